@@ -1,0 +1,653 @@
+//! One hop's text to an address: the address forms of forwarding headers.
+//!
+//! Every function here is a pure function from borrowed bytes to a typed
+//! result. Nothing allocates and nothing is trimmed: callers hand over exactly
+//! the bytes of one element (list splitting and whitespace trimming are the
+//! job of [`crate::list`] and [`crate::forwarded`]).
+//!
+//! The rules, pinned by the tests below:
+//! - IPv4 is strict dotted-quad decimal. Legacy forms (`010.0.0.1`, `127.1`,
+//!   `2130706433`, `0x7f.0.0.1`) are rejected, never reinterpreted, because
+//!   other components read them differently (octal, decimal, short forms).
+//! - IPv4-mapped IPv6 (`::ffff:a.b.c.d`) becomes IPv4; IPv4-compatible and
+//!   NAT64 forms stay IPv6.
+//! - Zone ids (`fe80::1%eth0`) are rejected.
+//! - `0.0.0.0`, `::` (and their mapped form) are never an address of a hop.
+//! - Ports: `ip:port` for IPv4 and `[v6]:port` for IPv6; a bare `v6:port` is
+//!   not an address (except in `CloudFront-Viewer-Address`, see
+//!   [`parse_ip_port_last_colon`]).
+//!
+//! ```
+//! use realip::addr::{parse_list_node, Node};
+//! use std::net::IpAddr;
+//!
+//! let node = parse_list_node(b"[2001:db8::1]:4711").unwrap();
+//! let Node::Ip(hop) = node else { panic!() };
+//! assert_eq!(hop.ip, "2001:db8::1".parse::<IpAddr>().unwrap());
+//! assert_eq!(hop.port, Some(4711));
+//!
+//! // Legacy IPv4 forms are refused, not reinterpreted.
+//! assert!(parse_list_node(b"010.0.0.1").is_err());
+//! ```
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// An address read from a hop, with its port when the producer wrote one.
+///
+/// The address is canonical: an IPv4-mapped IPv6 address is already IPv4.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HopAddr {
+    /// The address, canonical (IPv4-mapped IPv6 is IPv4).
+    pub ip: IpAddr,
+    /// The port, if the hop carried a numeric one.
+    pub port: Option<u16>,
+}
+
+/// What one hop names: an address, or one of the RFC 7239 identifiers that
+/// carry no address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Node {
+    /// An IP address (with an optional port).
+    Ip(HopAddr),
+    /// `unknown` (any case): a proxy forwarded the request but did not know
+    /// who sent it.
+    Unknown,
+    /// An obfuscated identifier such as `_hidden` (RFC 7239 §6.3).
+    Obfuscated,
+}
+
+/// Why the text of one hop is not an address.
+///
+/// The variants never carry the hop's text: error messages must not echo
+/// client input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum HopError {
+    /// The hop is empty.
+    #[error("the hop is empty")]
+    Empty,
+    /// The hop has bytes no address form contains (whitespace, control
+    /// characters, non-ASCII, quotes where none belong).
+    #[error("the hop contains characters no address form allows")]
+    InvalidCharacters,
+    /// The hop is not an IPv4 or IPv6 address in any accepted form.
+    #[error("the hop is not an IP address")]
+    InvalidAddress,
+    /// A legacy IPv4 form (leading zeros, fewer than four parts, an integer,
+    /// hexadecimal) that other software reads differently.
+    #[error(
+        "the hop is a legacy IPv4 form (leading zeros, short or integer form) that is ambiguous"
+    )]
+    LegacyIpv4,
+    /// An IPv6 zone id (`%eth0`), which has no meaning outside the host.
+    #[error("the hop carries an IPv6 zone id")]
+    ZoneId,
+    /// The port is not a number from 0 to 65535 (or is missing after `:`).
+    #[error("the hop's port is not a number from 0 to 65535")]
+    InvalidPort,
+    /// `0.0.0.0`, `::` or a mapped form of them: never a client.
+    #[error("the hop is the unspecified address")]
+    Unspecified,
+}
+
+/// Parses one element of a comma-list header such as `X-Forwarded-For`.
+///
+/// Accepted: `ip`, `ipv4:port`, `[ipv6]`, `[ipv6]:port`, `unknown` (any
+/// case) and obfuscated identifiers (`_x`). The bytes must already be
+/// trimmed of surrounding whitespace.
+///
+/// ```
+/// use realip::addr::{parse_list_node, HopError, Node};
+///
+/// assert!(matches!(parse_list_node(b"192.0.2.1:80"), Ok(Node::Ip(_))));
+/// assert_eq!(parse_list_node(b"unknown"), Ok(Node::Unknown));
+/// assert_eq!(parse_list_node(b"fe80::1%eth0"), Err(HopError::ZoneId));
+/// ```
+///
+/// A bare `2001:db8::1:443` is read as the IPv6 address it spells
+/// (`2001:db8::1:443` is one): producers that add ports bracket IPv6.
+pub fn parse_list_node(s: &[u8]) -> Result<Node, HopError> {
+    if let Some(node) = name_node(s)? {
+        return Ok(node);
+    }
+    parse_hop_addr(s).map(Node::Ip)
+}
+
+/// Parses a bare address with an optional port: `ip`, `ipv4:port`, `[ipv6]`,
+/// `[ipv6]:port`.
+///
+/// ```
+/// use realip::addr::parse_hop_addr;
+///
+/// let hop = parse_hop_addr(b"::ffff:192.0.2.7").unwrap();
+/// assert_eq!(hop.ip.to_string(), "192.0.2.7"); // mapped form normalised
+/// assert!(parse_hop_addr(b"0.0.0.0").is_err());
+/// ```
+pub fn parse_hop_addr(s: &[u8]) -> Result<HopAddr, HopError> {
+    if s.is_empty() {
+        return Err(HopError::Empty);
+    }
+    let hop = if s[0] == b'[' {
+        let close = s
+            .iter()
+            .position(|&b| b == b']')
+            .ok_or(HopError::InvalidAddress)?;
+        let ip = parse_ipv6(&s[1..close])?;
+        let port = match &s[close + 1..] {
+            [] => None,
+            [b':', digits @ ..] => Some(parse_port(digits)?),
+            _ => return Err(HopError::InvalidAddress),
+        };
+        HopAddr {
+            ip: IpAddr::V6(ip),
+            port,
+        }
+    } else if let Some(colon) = single_colon(s) {
+        // Exactly one colon: only `ipv4:port` has that shape.
+        let ip = parse_ipv4(&s[..colon])?;
+        HopAddr {
+            ip: IpAddr::V4(ip),
+            port: Some(parse_port(&s[colon + 1..])?),
+        }
+    } else if s.contains(&b':') {
+        HopAddr {
+            ip: IpAddr::V6(parse_ipv6(s)?),
+            port: None,
+        }
+    } else {
+        HopAddr {
+            ip: IpAddr::V4(parse_ipv4(s)?),
+            port: None,
+        }
+    };
+    finish(hop)
+}
+
+/// Parses an `ip:port` value whose IPv6 form is *not* bracketed, splitting at
+/// the last colon: the format of `CloudFront-Viewer-Address`
+/// (`198.51.100.10:46532`, `2001:db8::1:52384`). The port is required.
+///
+/// ```
+/// use realip::addr::parse_ip_port_last_colon;
+///
+/// let hop = parse_ip_port_last_colon(b"2001:db8::1:52384").unwrap();
+/// assert_eq!(hop.ip.to_string(), "2001:db8::1");
+/// assert_eq!(hop.port, Some(52384));
+/// ```
+pub fn parse_ip_port_last_colon(s: &[u8]) -> Result<HopAddr, HopError> {
+    if s.is_empty() {
+        return Err(HopError::Empty);
+    }
+    let colon = s
+        .iter()
+        .rposition(|&b| b == b':')
+        .ok_or(HopError::InvalidPort)?;
+    let (host, port) = (&s[..colon], parse_port(&s[colon + 1..])?);
+    let ip = if host.contains(&b':') {
+        IpAddr::V6(parse_ipv6(host)?)
+    } else {
+        IpAddr::V4(parse_ipv4(host)?)
+    };
+    finish(HopAddr {
+        ip,
+        port: Some(port),
+    })
+}
+
+/// Parses an RFC 7239 `node` (the value of `for` or `by`, after
+/// quoted-string unescaping): `IPv4`, `"[" IPv6 "]"`, `unknown` or an
+/// obfuscated identifier, each with an optional `:port` or `:_obfport`.
+///
+/// ```
+/// use realip::addr::{parse_forwarded_node, Node};
+///
+/// assert!(matches!(parse_forwarded_node(b"[2001:db8::1]:_p1"), Ok(Node::Ip(h)) if h.port.is_none()));
+/// assert_eq!(parse_forwarded_node(b"unknown:8080"), Ok(Node::Unknown));
+/// assert!(parse_forwarded_node(b"2001:db8::1").is_err()); // IPv6 must be bracketed
+/// ```
+pub fn parse_forwarded_node(s: &[u8]) -> Result<Node, HopError> {
+    if s.is_empty() {
+        return Err(HopError::Empty);
+    }
+    // Split off the port: after `]` for IPv6, else at the only colon.
+    let (name, port) = if s[0] == b'[' {
+        let close = s
+            .iter()
+            .position(|&b| b == b']')
+            .ok_or(HopError::InvalidAddress)?;
+        match &s[close + 1..] {
+            [] => (&s[..=close], None),
+            [b':', port @ ..] => (&s[..=close], Some(port)),
+            _ => return Err(HopError::InvalidAddress),
+        }
+    } else {
+        match s.iter().position(|&b| b == b':') {
+            // Several colons: an unbracketed IPv6 address, which RFC 7239
+            // does not allow.
+            Some(colon) if s[colon + 1..].contains(&b':') => return Err(HopError::InvalidAddress),
+            Some(colon) => (&s[..colon], Some(&s[colon + 1..])),
+            None => (s, None),
+        }
+    };
+    let port = match port {
+        None => None,
+        Some(p) if p.first() == Some(&b'_') => {
+            if !is_obfuscated(p) {
+                return Err(HopError::InvalidPort);
+            }
+            None
+        }
+        Some(p) => Some(parse_port(p)?),
+    };
+    if let Some(node) = name_node(name)? {
+        return Ok(node);
+    }
+    let ip = if name[0] == b'[' {
+        let inner = &name[1..name.len() - 1];
+        IpAddr::V6(parse_ipv6(inner)?)
+    } else if name.contains(&b':') {
+        return Err(HopError::InvalidAddress);
+    } else {
+        IpAddr::V4(parse_ipv4(name)?)
+    };
+    finish(HopAddr { ip, port }).map(Node::Ip)
+}
+
+/// The canonical form of an address: IPv4-mapped IPv6 becomes IPv4, every
+/// other address is returned as it is.
+///
+/// ```
+/// use realip::addr::canonical;
+/// use std::net::IpAddr;
+///
+/// let mapped: IpAddr = "::ffff:10.1.2.3".parse().unwrap();
+/// assert_eq!(canonical(mapped), "10.1.2.3".parse::<IpAddr>().unwrap());
+/// let compat: IpAddr = "::10.1.2.3".parse().unwrap();
+/// assert_eq!(canonical(compat), compat); // IPv4-compatible stays IPv6
+/// ```
+#[inline]
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    ip.to_canonical()
+}
+
+/// `unknown` and obfuscated identifiers; `Ok(None)` when `s` is neither.
+fn name_node(s: &[u8]) -> Result<Option<Node>, HopError> {
+    match s.first() {
+        Some(b'_') if is_obfuscated(s) => Ok(Some(Node::Obfuscated)),
+        Some(b'_') => Err(HopError::InvalidCharacters),
+        Some(b'u' | b'U') if s.eq_ignore_ascii_case(b"unknown") => Ok(Some(Node::Unknown)),
+        _ => Ok(None),
+    }
+}
+
+/// RFC 7239 `obfnode`/`obfport`: `_` followed by one or more of ALPHA,
+/// DIGIT, `.`, `_`, `-`.
+fn is_obfuscated(s: &[u8]) -> bool {
+    s.len() > 1
+        && s[0] == b'_'
+        && s[1..]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Canonicalises and rejects the unspecified address.
+fn finish(mut hop: HopAddr) -> Result<HopAddr, HopError> {
+    hop.ip = canonical(hop.ip);
+    if hop.ip.is_unspecified() {
+        return Err(HopError::Unspecified);
+    }
+    Ok(hop)
+}
+
+/// The position of the colon if `s` has exactly one.
+fn single_colon(s: &[u8]) -> Option<usize> {
+    let first = s.iter().position(|&b| b == b':')?;
+    if s[first + 1..].contains(&b':') {
+        None
+    } else {
+        Some(first)
+    }
+}
+
+/// A decimal port of 1 to 5 digits, at most 65535. Leading zeros are
+/// accepted, as RFC 7239's `port = 1*5DIGIT` allows them; the port plays no
+/// part in trust.
+fn parse_port(s: &[u8]) -> Result<u16, HopError> {
+    if s.is_empty() || s.len() > 5 {
+        return Err(HopError::InvalidPort);
+    }
+    let mut value: u32 = 0;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return Err(HopError::InvalidPort);
+        }
+        value = value * 10 + u32::from(b - b'0');
+    }
+    u16::try_from(value).map_err(|_| HopError::InvalidPort)
+}
+
+/// Strict dotted-quad IPv4: four decimal octets, no leading zeros.
+///
+/// Hand-written rather than `Ipv4Addr::from_str` so that it reads bytes
+/// without a UTF-8 check and says *why* a legacy form is refused.
+pub(crate) fn parse_ipv4(s: &[u8]) -> Result<Ipv4Addr, HopError> {
+    let mut octets = [0u8; 4];
+    let mut part = 0usize;
+    let mut value: u16 = 0;
+    let mut digits = 0usize;
+    let mut leading_zero = false;
+    for &b in s {
+        match b {
+            b'0'..=b'9' => {
+                if digits == 0 && b == b'0' {
+                    leading_zero = true;
+                } else if leading_zero {
+                    return Err(classify_ipv4_failure(s));
+                }
+                digits += 1;
+                if digits > 3 {
+                    return Err(classify_ipv4_failure(s));
+                }
+                value = value * 10 + u16::from(b - b'0');
+            }
+            b'.' => {
+                if digits == 0 || part == 3 || value > 255 {
+                    return Err(classify_ipv4_failure(s));
+                }
+                octets[part] = value as u8;
+                part += 1;
+                value = 0;
+                digits = 0;
+                leading_zero = false;
+            }
+            _ => return Err(classify_ipv4_failure(s)),
+        }
+    }
+    if part != 3 || digits == 0 || value > 255 {
+        return Err(classify_ipv4_failure(s));
+    }
+    octets[3] = value as u8;
+    Ok(Ipv4Addr::from(octets))
+}
+
+/// Says whether a string that failed strict parsing is a legacy IPv4 form
+/// (ambiguous between implementations) or simply not an address.
+fn classify_ipv4_failure(s: &[u8]) -> HopError {
+    if s.iter().any(|&b| !(b.is_ascii_graphic())) {
+        return HopError::InvalidCharacters;
+    }
+    if s.len() > 2 && (s.starts_with(b"0x") || s.starts_with(b"0X")) {
+        return HopError::LegacyIpv4;
+    }
+    if s.is_empty() || !s.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
+        return HopError::InvalidAddress;
+    }
+    let parts = s.split(|&b| b == b'.');
+    let mut count = 0;
+    let mut legacy = false;
+    for p in parts {
+        count += 1;
+        if p.is_empty() {
+            return HopError::InvalidAddress;
+        }
+        if p.len() > 1 && p[0] == b'0' {
+            legacy = true;
+        }
+    }
+    if legacy || count < 4 {
+        HopError::LegacyIpv4
+    } else {
+        HopError::InvalidAddress
+    }
+}
+
+/// IPv6 text as RFC 4291/3986 writes it (any case, compressed or not, with
+/// an embedded IPv4 tail), without brackets and without a zone.
+pub(crate) fn parse_ipv6(s: &[u8]) -> Result<Ipv6Addr, HopError> {
+    if s.is_empty() {
+        return Err(HopError::Empty);
+    }
+    if s.contains(&b'%') {
+        return Err(HopError::ZoneId);
+    }
+    // std's parser is strict and correct for IPv6; it needs `&str`, and
+    // only ASCII can be an address, so check that first.
+    if !s
+        .iter()
+        .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+    {
+        return Err(HopError::InvalidCharacters);
+    }
+    let text = std::str::from_utf8(s).map_err(|_| HopError::InvalidCharacters)?;
+    text.parse::<Ipv6Addr>()
+        .map_err(|_| HopError::InvalidAddress)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn list(s: &str) -> Result<(IpAddr, Option<u16>), HopError> {
+        match parse_list_node(s.as_bytes())? {
+            Node::Ip(h) => Ok((h.ip, h.port)),
+            other => panic!("{s:?} gave {other:?}"),
+        }
+    }
+
+    #[test]
+    fn list_element_forms() {
+        type Row = (&'static str, Result<(&'static str, Option<u16>), HopError>);
+        let table: &[Row] = &[
+            ("192.0.2.1", Ok(("192.0.2.1", None))),
+            ("192.0.2.1:8080", Ok(("192.0.2.1", Some(8080)))),
+            ("192.0.2.1:0", Ok(("192.0.2.1", Some(0)))),
+            ("192.0.2.1:65535", Ok(("192.0.2.1", Some(65535)))),
+            ("192.0.2.1:080", Ok(("192.0.2.1", Some(80)))),
+            ("2001:db8::1", Ok(("2001:db8::1", None))),
+            ("2001:DB8::1", Ok(("2001:db8::1", None))),
+            (
+                "2001:0db8:0000:0000:0000:0000:0000:0001",
+                Ok(("2001:db8::1", None)),
+            ),
+            ("[2001:db8::1]", Ok(("2001:db8::1", None))),
+            ("[2001:db8::1]:5678", Ok(("2001:db8::1", Some(5678)))),
+            ("::ffff:1.2.3.4", Ok(("1.2.3.4", None))),
+            ("::FFFF:1.2.3.4", Ok(("1.2.3.4", None))),
+            ("::ffff:0102:0304", Ok(("1.2.3.4", None))),
+            ("[::ffff:1.2.3.4]:9", Ok(("1.2.3.4", Some(9)))),
+            ("::1.2.3.4", Ok(("::1.2.3.4", None))),
+            ("64:ff9b::1.2.3.4", Ok(("64:ff9b::102:304", None))),
+            ("::1", Ok(("::1", None))),
+            ("255.255.255.255", Ok(("255.255.255.255", None))),
+            ("", Err(HopError::Empty)),
+            ("192.0.2.1:", Err(HopError::InvalidPort)),
+            ("192.0.2.1:65536", Err(HopError::InvalidPort)),
+            ("192.0.2.1:123456", Err(HopError::InvalidPort)),
+            ("192.0.2.1:+80", Err(HopError::InvalidPort)),
+            ("192.0.2.1:8a", Err(HopError::InvalidPort)),
+            ("[2001:db8::1]:", Err(HopError::InvalidPort)),
+            ("[2001:db8::1]x", Err(HopError::InvalidAddress)),
+            ("[2001:db8::1", Err(HopError::InvalidAddress)),
+            ("[1.2.3.4]", Err(HopError::InvalidAddress)),
+            ("\"[2001:db8::1]\"", Err(HopError::InvalidCharacters)),
+            ("010.0.0.1", Err(HopError::LegacyIpv4)),
+            ("01.2.3.4", Err(HopError::LegacyIpv4)),
+            ("1.2.3.04", Err(HopError::LegacyIpv4)),
+            ("00.0.0.0", Err(HopError::LegacyIpv4)),
+            ("127.1", Err(HopError::LegacyIpv4)),
+            ("127.0.1", Err(HopError::LegacyIpv4)),
+            ("2130706433", Err(HopError::LegacyIpv4)),
+            ("0x7f.0.0.1", Err(HopError::LegacyIpv4)),
+            ("0177.0.0.1", Err(HopError::LegacyIpv4)),
+            ("256.0.0.1", Err(HopError::InvalidAddress)),
+            ("1.2.3.4.", Err(HopError::InvalidAddress)),
+            (".1.2.3.4", Err(HopError::InvalidAddress)),
+            ("1..2.3", Err(HopError::InvalidAddress)),
+            ("1.2.3.4.5", Err(HopError::InvalidAddress)),
+            ("+1.2.3.4", Err(HopError::InvalidAddress)),
+            ("1.2.3.4 5.6.7.8", Err(HopError::InvalidCharacters)),
+            (" 1.2.3.4", Err(HopError::InvalidCharacters)),
+            ("fe80::1%eth0", Err(HopError::ZoneId)),
+            ("fe80::1%2", Err(HopError::ZoneId)),
+            ("[fe80::1%25eth0]", Err(HopError::ZoneId)),
+            ("2001:db8:::1", Err(HopError::InvalidAddress)),
+            ("1:2:3:4:5:6:7:8:9", Err(HopError::InvalidAddress)),
+            ("::00001", Err(HopError::InvalidAddress)),
+            ("::ffff:010.0.0.1", Err(HopError::InvalidAddress)),
+            ("0.0.0.0", Err(HopError::Unspecified)),
+            ("0.0.0.0:80", Err(HopError::Unspecified)),
+            ("::", Err(HopError::Unspecified)),
+            ("[::]:80", Err(HopError::Unspecified)),
+            ("::ffff:0.0.0.0", Err(HopError::Unspecified)),
+            ("example.com", Err(HopError::InvalidAddress)),
+            ("1.2.3.4\u{e9}", Err(HopError::InvalidCharacters)),
+            ("_", Err(HopError::InvalidCharacters)),
+            ("_a+b", Err(HopError::InvalidCharacters)),
+        ];
+        for (input, expected) in table {
+            let got = if expected.is_ok() || !input.starts_with('_') {
+                list(input)
+            } else {
+                parse_list_node(input.as_bytes()).map(|_| (ip("::1"), None))
+            };
+            let expected = expected.map(|(a, p)| (ip(a), p));
+            assert_eq!(got, expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn list_names() {
+        for s in ["unknown", "UNKNOWN", "Unknown"] {
+            assert_eq!(parse_list_node(s.as_bytes()), Ok(Node::Unknown), "{s}");
+        }
+        for s in ["_hidden", "_SEVKISEK", "_a.b-c_d", "_1"] {
+            assert_eq!(parse_list_node(s.as_bytes()), Ok(Node::Obfuscated), "{s}");
+        }
+        assert!(parse_list_node(b"unknowns").is_err());
+    }
+
+    #[test]
+    fn non_utf8_bytes_are_invalid_not_a_panic() {
+        for s in [
+            &b"\xff\xfe"[..],
+            b"1.2.3.\xff",
+            b"[\xff]",
+            b"::\xff",
+            b"\x00",
+        ] {
+            assert!(parse_list_node(s).is_err(), "{s:?}");
+            assert!(parse_forwarded_node(s).is_err(), "{s:?}");
+            assert!(parse_ip_port_last_colon(s).is_err(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn forwarded_node_forms() {
+        let ok: &[(&str, &str, Option<u16>)] = &[
+            ("192.0.2.43", "192.0.2.43", None),
+            ("192.0.2.43:47011", "192.0.2.43", Some(47011)),
+            ("192.0.2.43:_port", "192.0.2.43", None),
+            ("[2001:db8:cafe::17]", "2001:db8:cafe::17", None),
+            ("[2001:db8:cafe::17]:4711", "2001:db8:cafe::17", Some(4711)),
+            ("[2001:db8::1]:_p1", "2001:db8::1", None),
+            ("[::ffff:192.0.2.1]", "192.0.2.1", None),
+            ("[2001:DB8::1]", "2001:db8::1", None),
+            ("192.0.2.1:080", "192.0.2.1", Some(80)),
+        ];
+        for (input, addr, port) in ok {
+            let got = parse_forwarded_node(input.as_bytes());
+            assert_eq!(
+                got,
+                Ok(Node::Ip(HopAddr {
+                    ip: ip(addr),
+                    port: *port
+                })),
+                "input {input:?}"
+            );
+        }
+        let names: &[(&str, Node)] = &[
+            ("unknown", Node::Unknown),
+            ("UNKNOWN", Node::Unknown),
+            ("unknown:8080", Node::Unknown),
+            ("_hidden", Node::Obfuscated),
+            ("_gazonk:_x", Node::Obfuscated),
+        ];
+        for (input, node) in names {
+            assert_eq!(
+                parse_forwarded_node(input.as_bytes()),
+                Ok(*node),
+                "{input:?}"
+            );
+        }
+        let bad: &[(&str, HopError)] = &[
+            ("", HopError::Empty),
+            ("2001:db8::1", HopError::InvalidAddress),
+            ("[2001:db8::1]:65536", HopError::InvalidPort),
+            ("192.0.2.1:123456", HopError::InvalidPort),
+            ("192.0.2.1:_", HopError::InvalidPort),
+            ("192.0.2.1:_a+", HopError::InvalidPort),
+            ("_", HopError::InvalidCharacters),
+            ("_a+b", HopError::InvalidCharacters),
+            ("x-foo", HopError::InvalidAddress),
+            ("010.0.0.1", HopError::LegacyIpv4),
+            ("127.1", HopError::LegacyIpv4),
+            ("2130706433", HopError::LegacyIpv4),
+            ("192.0.2.256", HopError::InvalidAddress),
+            ("[fe80::1%25eth0]", HopError::ZoneId),
+            ("[fe80::1%eth0]", HopError::ZoneId),
+            ("[2001:db8:::1]", HopError::InvalidAddress),
+            ("[1:2:3:4:5:6:7:8:9]", HopError::InvalidAddress),
+            ("[1.2.3.4]", HopError::InvalidAddress),
+            ("[2001:db8::1]x", HopError::InvalidAddress),
+            ("a,b", HopError::InvalidAddress),
+            ("0.0.0.0", HopError::Unspecified),
+            ("[::]", HopError::Unspecified),
+        ];
+        for (input, err) in bad {
+            assert_eq!(
+                parse_forwarded_node(input.as_bytes()),
+                Err(*err),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cloudfront_viewer_address() {
+        let ok: &[(&str, &str, u16)] = &[
+            ("198.51.100.10:46532", "198.51.100.10", 46532),
+            ("2001:db8::1:52384", "2001:db8::1", 52384),
+            ("::ffff:1.2.3.4:1", "1.2.3.4", 1),
+        ];
+        for (input, addr, port) in ok {
+            let hop = parse_ip_port_last_colon(input.as_bytes()).unwrap();
+            assert_eq!((hop.ip, hop.port), (ip(addr), Some(*port)), "{input}");
+        }
+        for bad in [
+            "198.51.100.10",
+            "198.51.100.10:",
+            "[2001:db8::1]:1",
+            "2001:db8::1:x",
+            "",
+        ] {
+            assert!(parse_ip_port_last_colon(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ipv4_parser_agrees_with_std_on_strict_forms() {
+        for s in [
+            "0.0.0.1",
+            "1.2.3.4",
+            "10.0.0.255",
+            "199.249.200.100",
+            "9.99.199.249",
+        ] {
+            assert_eq!(parse_ipv4(s.as_bytes()), Ok(s.parse().unwrap()));
+        }
+    }
+}

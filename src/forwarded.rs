@@ -1,0 +1,536 @@
+//! The `Forwarded` header (RFC 7239), parsed by the RFC, in place.
+//!
+//! A `Forwarded` field is a comma list of *elements*; each element is a
+//! `;`-separated list of `name=value` pairs whose values are tokens or
+//! quoted-strings. Commas and semicolons inside quoted-strings are text, so
+//! splitting must respect quotes, and quoted-pairs (`\"`) must be unescaped
+//! before a value is read.
+//!
+//! Elements are found **from the right** ([`RevElements`]): the newest
+//! element, written by the nearest proxy, is read first and does not depend
+//! on anything a client wrote further left. An unbalanced quote that a
+//! client puts in its own part of the header therefore cannot swallow the
+//! elements that trusted proxies appended after it.
+//!
+//! Each element is then parsed left to right ([`Element::parse`]): parameter
+//! names are case-insensitive, a parameter repeated within one element makes
+//! the element malformed, unknown (extension) parameters are skipped, and
+//! whitespace around `;` and `=` is tolerated (a leniency for producers seen
+//! in the wild; it never changes what a value means).
+//!
+//! ```
+//! use realip::addr::Node;
+//! use realip::forwarded::{Element, RevElements};
+//!
+//! let line: &[u8] = br#"for=192.0.2.43, for="[2001:db8:cafe::17]:4711";proto=https"#;
+//! let mut elements = RevElements::new(std::iter::once(line));
+//!
+//! let newest = Element::parse(elements.next().unwrap().unwrap()).unwrap();
+//! let Some(Ok(Node::Ip(hop))) = newest.for_node() else { panic!() };
+//! assert_eq!(hop.ip.to_string(), "2001:db8:cafe::17");
+//! assert_eq!(hop.port, Some(4711));
+//! assert_eq!(newest.proto().unwrap().as_raw(), b"https");
+//! ```
+
+use crate::addr::{HopError, Node, parse_forwarded_node};
+use crate::list::trim_ows;
+
+/// The most parameters one element may carry. Real elements carry at most
+/// `for`, `by`, `host` and `proto`; the bound keeps the duplicate check
+/// cheap on hostile input.
+pub const MAX_PARAMETERS: usize = 16;
+
+/// The longest quoted `for`/`by` value that is unescaped (on the stack) to be
+/// read as a node. A bracketed IPv6 address with a port is at most 53
+/// bytes; a longer value that needs unescaping is malformed.
+const MAX_UNESCAPED_NODE: usize = 64;
+
+/// Why a `Forwarded` element cannot be read.
+///
+/// The variants never carry the element's text: error messages must not
+/// echo client input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum ElementError {
+    /// A quoted-string is not closed.
+    #[error("a quoted-string in the element is not terminated")]
+    UnterminatedQuote,
+    /// A pair has no name, no `=`, or a name that is not a token.
+    #[error("a parameter of the element is not of the form name=value")]
+    InvalidParameter,
+    /// A value is empty, is not a token or quoted-string, or is followed by
+    /// text other than `;`.
+    #[error("a parameter value of the element is not a token or quoted-string")]
+    InvalidValue,
+    /// A parameter occurs twice in one element (RFC 7239 §4: MUST NOT).
+    #[error("a parameter occurs more than once in the element")]
+    DuplicateParameter,
+    /// More than [`MAX_PARAMETERS`] parameters in one element.
+    #[error("the element has more than {MAX_PARAMETERS} parameters")]
+    TooManyParameters,
+}
+
+/// Iterator over the raw elements of a `Forwarded` field, newest
+/// (rightmost) first, across all lines.
+///
+/// Like [`crate::list::RevElements`], it takes the lines **last line
+/// first** and yields trimmed elements, empty ones included. An element
+/// whose quotes do not balance is yielded as
+/// [`ElementError::UnterminatedQuote`], and the rest of that line is
+/// skipped.
+#[derive(Clone, Debug)]
+pub struct RevElements<'a, I> {
+    lines: I,
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a, I> RevElements<'a, I>
+where
+    I: Iterator<Item = &'a [u8]>,
+{
+    /// Starts at the right end of the first line `lines` yields (the last
+    /// header line).
+    pub fn new(lines: I) -> Self {
+        Self { lines, rest: None }
+    }
+}
+
+impl<'a, I> Iterator for RevElements<'a, I>
+where
+    I: Iterator<Item = &'a [u8]>,
+{
+    type Item = Result<&'a [u8], ElementError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = match self.rest {
+            Some(rest) => rest,
+            None => self.lines.next()?,
+        };
+        let mut in_quotes = false;
+        let mut i = rest.len();
+        while i > 0 {
+            i -= 1;
+            let b = rest[i];
+            if in_quotes {
+                // Seen from the right, a quote opens the string unless an
+                // odd run of backslashes escapes it.
+                if b == b'"' && backslashes_before(rest, i) % 2 == 0 {
+                    in_quotes = false;
+                }
+            } else if b == b'"' {
+                in_quotes = true;
+            } else if b == b',' {
+                self.rest = Some(&rest[..i]);
+                return Some(Ok(trim_ows(&rest[i + 1..])));
+            }
+        }
+        self.rest = None;
+        if in_quotes {
+            Some(Err(ElementError::UnterminatedQuote))
+        } else {
+            Some(Ok(trim_ows(rest)))
+        }
+    }
+}
+
+fn backslashes_before(s: &[u8], i: usize) -> usize {
+    s[..i].iter().rev().take_while(|&&b| b == b'\\').count()
+}
+
+/// One parameter value: a token, or the inside of a quoted-string (still
+/// escaped).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Value<'a> {
+    raw: &'a [u8],
+    quoted: bool,
+}
+
+impl<'a> Value<'a> {
+    /// The value as written: a token, or the inside of the quoted-string with
+    /// its quoted-pairs still escaped.
+    pub fn as_raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// Whether the value was a quoted-string.
+    pub fn is_quoted(&self) -> bool {
+        self.quoted
+    }
+
+    /// The value with quoted-pairs unescaped (allocates; for display and
+    /// for parameters other than `for`/`by`).
+    ///
+    /// ```
+    /// use realip::forwarded::Element;
+    ///
+    /// let e = Element::parse(br#"host="ex\"ample.com""#).unwrap();
+    /// assert_eq!(e.host().unwrap().unescaped(), b"ex\"ample.com");
+    /// ```
+    pub fn unescaped(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.raw.len());
+        let mut escaped = false;
+        for &b in self.raw {
+            if b == b'\\' && !escaped && self.quoted {
+                escaped = true;
+            } else {
+                out.push(b);
+                escaped = false;
+            }
+        }
+        out
+    }
+
+    /// Reads the value as an RFC 7239 node, unescaping on the stack.
+    fn node(&self) -> Result<Node, HopError> {
+        if !self.quoted || !self.raw.contains(&b'\\') {
+            return parse_forwarded_node(self.raw);
+        }
+        let mut buf = [0u8; MAX_UNESCAPED_NODE];
+        let mut len = 0;
+        let mut escaped = false;
+        for &b in self.raw {
+            if b == b'\\' && !escaped {
+                escaped = true;
+                continue;
+            }
+            escaped = false;
+            if len == buf.len() {
+                return Err(HopError::InvalidAddress);
+            }
+            buf[len] = b;
+            len += 1;
+        }
+        parse_forwarded_node(&buf[..len])
+    }
+}
+
+/// One parsed `Forwarded` element: its `for`, `by`, `host` and `proto`
+/// parameters (extension parameters are checked and skipped).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Element<'a> {
+    for_: Option<Value<'a>>,
+    by: Option<Value<'a>>,
+    host: Option<Value<'a>>,
+    proto: Option<Value<'a>>,
+}
+
+impl<'a> Element<'a> {
+    /// Parses one element (the text between two list commas, trimmed).
+    ///
+    /// ```
+    /// use realip::forwarded::{Element, ElementError};
+    ///
+    /// assert!(Element::parse(b"for=192.0.2.60;proto=http;by=203.0.113.43").is_ok());
+    /// assert_eq!(
+    ///     Element::parse(b"for=192.0.2.1;FOR=192.0.2.2"),
+    ///     Err(ElementError::DuplicateParameter)
+    /// );
+    /// ```
+    pub fn parse(s: &'a [u8]) -> Result<Self, ElementError> {
+        let mut element = Element::default();
+        let mut names: [&[u8]; MAX_PARAMETERS] = [&[]; MAX_PARAMETERS];
+        let mut count = 0;
+        let mut i = 0;
+        loop {
+            i = skip_ows(s, i);
+            if i == s.len() {
+                return Ok(element);
+            }
+            if s[i] == b';' {
+                // An empty pair: `[ forwarded-pair ] *( ";" [ forwarded-pair ] )`.
+                i += 1;
+                continue;
+            }
+            let name_start = i;
+            while i < s.len() && is_tchar(s[i]) {
+                i += 1;
+            }
+            let name = &s[name_start..i];
+            i = skip_ows(s, i);
+            if name.is_empty() || s.get(i) != Some(&b'=') {
+                return Err(ElementError::InvalidParameter);
+            }
+            i = skip_ows(s, i + 1);
+            let value;
+            (value, i) = parse_value(s, i)?;
+            i = skip_ows(s, i);
+            if i < s.len() && s[i] != b';' {
+                return Err(ElementError::InvalidValue);
+            }
+            if names[..count].iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                return Err(ElementError::DuplicateParameter);
+            }
+            if count == MAX_PARAMETERS {
+                return Err(ElementError::TooManyParameters);
+            }
+            names[count] = name;
+            count += 1;
+            let slot = if name.eq_ignore_ascii_case(b"for") {
+                &mut element.for_
+            } else if name.eq_ignore_ascii_case(b"by") {
+                &mut element.by
+            } else if name.eq_ignore_ascii_case(b"host") {
+                &mut element.host
+            } else if name.eq_ignore_ascii_case(b"proto") {
+                &mut element.proto
+            } else {
+                continue;
+            };
+            *slot = Some(value);
+        }
+    }
+
+    /// The `for` parameter's raw value.
+    pub fn for_value(&self) -> Option<Value<'a>> {
+        self.for_
+    }
+
+    /// The `for` parameter read as a node: `None` when the element has no
+    /// `for` (the hop is then unknown).
+    pub fn for_node(&self) -> Option<Result<Node, HopError>> {
+        self.for_.map(|v| v.node())
+    }
+
+    /// The `by` parameter read as a node.
+    pub fn by_node(&self) -> Option<Result<Node, HopError>> {
+        self.by.map(|v| v.node())
+    }
+
+    /// The `by` parameter's raw value.
+    pub fn by(&self) -> Option<Value<'a>> {
+        self.by
+    }
+
+    /// The `host` parameter's raw value.
+    pub fn host(&self) -> Option<Value<'a>> {
+        self.host
+    }
+
+    /// The `proto` parameter's raw value.
+    pub fn proto(&self) -> Option<Value<'a>> {
+        self.proto
+    }
+}
+
+/// A token or a quoted-string starting at `i`; returns it and the index
+/// after it.
+fn parse_value(s: &[u8], mut i: usize) -> Result<(Value<'_>, usize), ElementError> {
+    if s.get(i) == Some(&b'"') {
+        i += 1;
+        let start = i;
+        loop {
+            match s.get(i) {
+                None => return Err(ElementError::UnterminatedQuote),
+                Some(b'"') => {
+                    let value = Value {
+                        raw: &s[start..i],
+                        quoted: true,
+                    };
+                    return Ok((value, i + 1));
+                }
+                Some(b'\\') => match s.get(i + 1) {
+                    None => return Err(ElementError::UnterminatedQuote),
+                    Some(&c) if c == b'\t' || c == b' ' || is_vchar_or_obs(c) => i += 2,
+                    Some(_) => return Err(ElementError::InvalidValue),
+                },
+                Some(&c) if is_qdtext(c) => i += 1,
+                Some(_) => return Err(ElementError::InvalidValue),
+            }
+        }
+    }
+    let start = i;
+    while i < s.len() && is_tchar(s[i]) {
+        i += 1;
+    }
+    if i == start {
+        return Err(ElementError::InvalidValue);
+    }
+    Ok((
+        Value {
+            raw: &s[start..i],
+            quoted: false,
+        },
+        i,
+    ))
+}
+
+fn skip_ows(s: &[u8], mut i: usize) -> usize {
+    while i < s.len() && matches!(s[i], b' ' | b'\t') {
+        i += 1;
+    }
+    i
+}
+
+/// RFC 9110 `tchar`.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        )
+}
+
+/// RFC 9110 `qdtext`: HTAB, SP, VCHAR except `"` and `\`, obs-text.
+fn is_qdtext(b: u8) -> bool {
+    b == b'\t' || b == b' ' || (is_vchar_or_obs(b) && b != b'"' && b != b'\\')
+}
+
+fn is_vchar_or_obs(b: u8) -> bool {
+    (0x21..=0x7e).contains(&b) || b >= 0x80
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::addr::HopAddr;
+
+    fn rev(lines: &[&str]) -> Vec<Result<String, ElementError>> {
+        RevElements::new(lines.iter().rev().map(|l| l.as_bytes()))
+            .map(|e| e.map(|b| String::from_utf8(b.to_vec()).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn splitting_respects_quotes_and_lines() {
+        type Row = (
+            &'static [&'static str],
+            &'static [Result<&'static str, ElementError>],
+        );
+        let table: &[Row] = &[
+            (&["for=a, for=b"], &[Ok("for=b"), Ok("for=a")]),
+            (&[r#"for="a,b""#], &[Ok(r#"for="a,b""#)]),
+            (
+                &[r#"for=1;ext="x;y,z", for=2"#],
+                &[Ok("for=2"), Ok(r#"for=1;ext="x;y,z""#)],
+            ),
+            (
+                &["for=a", "for=b, for=c"],
+                &[Ok("for=c"), Ok("for=b"), Ok("for=a")],
+            ),
+            (&["for=a,,for=b"], &[Ok("for=b"), Ok(""), Ok("for=a")]),
+            (&[r#"for="\"a,b""#], &[Ok(r#"for="\"a,b""#)]),
+            (&[r#"for="a\\", for=b"#], &[Ok("for=b"), Ok(r#"for="a\\""#)]),
+            (
+                &[r#"for="192.0.2.1"#],
+                &[Err(ElementError::UnterminatedQuote)],
+            ),
+            // A client's unbalanced quote does not swallow what a proxy
+            // appended after it.
+            (
+                &[r#"for="evil, for=192.0.2.9"#],
+                &[Ok("for=192.0.2.9"), Err(ElementError::UnterminatedQuote)],
+            ),
+        ];
+        for (lines, expected) in table {
+            let expected: Vec<_> = expected.iter().map(|r| r.map(String::from)).collect();
+            assert_eq!(rev(lines), expected, "lines {lines:?}");
+        }
+    }
+
+    #[test]
+    fn element_grammar() {
+        let ok = [
+            "for=192.0.2.60;proto=http;by=203.0.113.43",
+            "For=192.0.2.60;PROTO=http",
+            "for=192.0.2.1;;proto=https",
+            "for=192.0.2.1;",
+            ";",
+            "",
+            "proto=https;by=203.0.113.43",
+            r#"for=192.0.2.1;ext="x;y,z""#,
+            r#"for=192.0.2.1;host="example.com:8443";proto=https"#,
+            "for = 192.0.2.1",
+            "for=192.0.2.1; proto=https",
+            r#"for="""#,
+        ];
+        for s in ok {
+            assert!(Element::parse(s.as_bytes()).is_ok(), "{s:?}");
+        }
+        let bad: &[(&str, ElementError)] = &[
+            ("for=[2001:db8::1]", ElementError::InvalidValue),
+            ("for=2001:db8::1", ElementError::InvalidValue),
+            ("for=192.0.2.43:47011", ElementError::InvalidValue),
+            (
+                "for=192.0.2.1;for=192.0.2.2",
+                ElementError::DuplicateParameter,
+            ),
+            (
+                "for=192.0.2.1;FOR=192.0.2.2",
+                ElementError::DuplicateParameter,
+            ),
+            ("a=1;A=2", ElementError::DuplicateParameter),
+            (r#"for="192.0.2.1"#, ElementError::UnterminatedQuote),
+            (r#"for="192.0.2.1\""#, ElementError::UnterminatedQuote),
+            ("for=", ElementError::InvalidValue),
+            ("=192.0.2.1", ElementError::InvalidParameter),
+            ("for=192.0.2.1;by", ElementError::InvalidParameter),
+            ("for", ElementError::InvalidParameter),
+            (r#"for="a"b"#, ElementError::InvalidValue),
+            ("for=a b", ElementError::InvalidValue),
+            ("for=\"a\x01\"", ElementError::InvalidValue),
+            ("for=\"a\\\x01\"", ElementError::InvalidValue),
+            (
+                "a=1;b=1;c=1;d=1;e=1;f=1;g=1;h=1;i=1;j=1;k=1;l=1;m=1;n=1;o=1;p=1;q=1",
+                ElementError::TooManyParameters,
+            ),
+        ];
+        for (s, err) in bad {
+            assert_eq!(Element::parse(s.as_bytes()), Err(*err), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn for_values_after_unescaping() {
+        let ip = |s: &str| {
+            Node::Ip(HopAddr {
+                ip: s.parse().unwrap(),
+                port: None,
+            })
+        };
+        let table: &[(&str, Option<Result<Node, HopError>>)] = &[
+            ("for=192.0.2.60", Some(Ok(ip("192.0.2.60")))),
+            (r#"for="[2001:db8::1]""#, Some(Ok(ip("2001:db8::1")))),
+            (r#"for="\[2001:db8::1\]""#, Some(Ok(ip("2001:db8::1")))),
+            ("for=unknown", Some(Ok(Node::Unknown))),
+            (r#"for="unknown""#, Some(Ok(Node::Unknown))),
+            ("for=_hidden", Some(Ok(Node::Obfuscated))),
+            (r#"for="a,b""#, Some(Err(HopError::InvalidAddress))),
+            (r#"for="2001:db8::1""#, Some(Err(HopError::InvalidAddress))),
+            (r#"for="""#, Some(Err(HopError::Empty))),
+            ("by=192.0.2.1", None),
+        ];
+        for (s, expected) in table {
+            let e = Element::parse(s.as_bytes()).unwrap();
+            assert_eq!(e.for_node(), *expected, "{s:?}");
+        }
+        let long = format!(r#"for="\[{}\]""#, "1:".repeat(40));
+        let e = Element::parse(long.as_bytes()).unwrap();
+        assert_eq!(e.for_node(), Some(Err(HopError::InvalidAddress)));
+    }
+
+    #[test]
+    fn by_host_proto_are_available() {
+        let e = Element::parse(
+            br#"for=192.0.2.1;by="[2001:db8::9]";host="example.com:8443";proto=https"#,
+        )
+        .unwrap();
+        assert!(matches!(e.by_node(), Some(Ok(Node::Ip(_)))));
+        assert_eq!(e.host().unwrap().as_raw(), b"example.com:8443");
+        assert!(e.host().unwrap().is_quoted());
+        assert_eq!(e.proto().unwrap().as_raw(), b"https");
+        assert!(e.for_value().is_some());
+    }
+}

@@ -1,0 +1,80 @@
+//! # realip: the real client IP, behind sidecars, gateways and load balancers
+//!
+//! An application behind proxies does not see its clients. In a service
+//! mesh, the Istio sidecar re-opens every inbound connection, so the socket
+//! says `127.0.0.6`; behind a cloud load balancer and an ingress gateway,
+//! the socket says the gateway's or a node's address. The client's address
+//! survives only in what the proxies write down: `X-Forwarded-For`,
+//! `Forwarded` (RFC 7239), `X-Real-IP` and its cousins, or the PROXY
+//! protocol.
+//!
+//! ## The threat model
+//!
+//! **Every header can be written by the client.** A proxy *appends* the
+//! address it received a connection from; it does not remove what the
+//! client already put there. So the only addresses worth believing are
+//! those written by proxies you run, and those are the *rightmost* ones.
+//!
+//! realip therefore walks the chain **from the right**: it starts at the
+//! socket peer (the one address nobody can forge); while the current hop is
+//! one of your proxies, it steps one hop to the left; the first hop that is
+//! not your proxy is the client. It never falls back from one header to
+//! another, never skips a hop it cannot read, and reads headers only when
+//! the peer itself is a trusted proxy. The rules are listed on
+//! [`Resolver`] and in the README.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use realip::{ProxySet, Resolver};
+//! use http::HeaderMap;
+//!
+//! // Behind an ingress gateway in 10.0.0.0/8 that appends X-Forwarded-For.
+//! let resolver = Resolver::builder()
+//!     .x_forwarded_for()
+//!     .trusted_proxies("10.0.0.0/8".parse::<ProxySet>()?)
+//!     .build()?;
+//!
+//! let mut headers = HeaderMap::new();
+//! // The client forged "1.1.1.1"; the gateway (peer 10.0.0.3) appended the
+//! // address it really saw.
+//! headers.insert("x-forwarded-for", "1.1.1.1, 203.0.113.7".parse()?);
+//! let peer: std::net::SocketAddr = "10.0.0.3:41000".parse()?;
+//!
+//! let resolution = resolver.resolve(peer, &headers)?;
+//! assert_eq!(resolution.client().to_string(), "203.0.113.7");
+//!
+//! // A request straight from the internet, forging the same header:
+//! let attacker: std::net::SocketAddr = "198.51.100.66:5555".parse()?;
+//! assert_eq!(resolver.resolve(attacker, &headers)?.client().to_string(), "198.51.100.66");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Modules
+//!
+//! - [`addr`], [`list`], [`forwarded`]: zero-allocation parsers for one
+//!   hop, for comma-list headers, and for RFC 7239.
+//! - [`trust`]: sets of trusted proxies ([`ProxySet`]) and presets.
+//! - [`resolver`]: the [`Resolver`], its builder and configuration types.
+//! - [`explain`]: a step-by-step account of a resolution with diagnostics.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod addr;
+mod error;
+pub mod explain;
+pub mod forwarded;
+pub mod list;
+mod peer;
+mod resolution;
+pub mod resolver;
+pub mod trust;
+mod walk;
+
+pub use error::Error;
+pub use peer::Peer;
+pub use resolution::{ClientIp, Origin, Resolution};
+pub use resolver::{AllTrusted, ConfigError, PeerFilter, Resolver, ResolverBuilder, Source, Trust};
+pub use trust::{Preset, ProxySet};

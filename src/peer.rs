@@ -1,0 +1,153 @@
+//! The peer: what the application's own socket says about who connected.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+
+use crate::addr::HopError;
+
+/// The other end of the connection a request arrived on: the one address
+/// nobody can forge.
+///
+/// Build it from a [`SocketAddr`] (the usual case), an [`IpAddr`], or say
+/// that the connection is a Unix socket. A socket's IPv6 scope id is
+/// ignored, and an IPv4-mapped address is read as IPv4.
+///
+/// ```
+/// use realip::Peer;
+/// use std::net::SocketAddr;
+///
+/// let addr: SocketAddr = "[::ffff:10.0.0.3]:40000".parse().unwrap();
+/// let peer = Peer::from(addr);
+/// assert_eq!(peer.ip().unwrap().to_string(), "10.0.0.3");
+/// assert_eq!("unix".parse::<Peer>().unwrap(), Peer::Unix);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Peer {
+    /// An IP peer, with its port when known.
+    Ip {
+        /// The peer's address (canonical: IPv4-mapped IPv6 is IPv4).
+        ip: IpAddr,
+        /// The peer's port, when known.
+        port: Option<u16>,
+    },
+    /// A Unix-domain socket: no IP address.
+    Unix,
+    /// No information about the peer.
+    Unknown,
+}
+
+impl Peer {
+    /// The peer's IP address, if it has one.
+    pub fn ip(&self) -> Option<IpAddr> {
+        match *self {
+            Peer::Ip { ip, .. } => Some(ip),
+            _ => None,
+        }
+    }
+
+    /// The peer's port, if known.
+    pub fn port(&self) -> Option<u16> {
+        match *self {
+            Peer::Ip { port, .. } => port,
+            _ => None,
+        }
+    }
+}
+
+impl From<SocketAddr> for Peer {
+    fn from(addr: SocketAddr) -> Self {
+        Peer::Ip {
+            ip: addr.ip().to_canonical(),
+            port: Some(addr.port()),
+        }
+    }
+}
+
+impl From<IpAddr> for Peer {
+    fn from(ip: IpAddr) -> Self {
+        Peer::Ip {
+            ip: ip.to_canonical(),
+            port: None,
+        }
+    }
+}
+
+impl From<Option<SocketAddr>> for Peer {
+    fn from(addr: Option<SocketAddr>) -> Self {
+        addr.map_or(Peer::Unknown, Peer::from)
+    }
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Peer::Ip {
+                ip,
+                port: Some(port),
+            } => SocketAddr::new(ip, port).fmt(f),
+            Peer::Ip { ip, port: None } => ip.fmt(f),
+            Peer::Unix => f.write_str("unix"),
+            Peer::Unknown => f.write_str("unknown"),
+        }
+    }
+}
+
+impl FromStr for Peer {
+    type Err = HopError;
+
+    /// Parses `unix`, `unknown`, an IP address, or a socket address
+    /// (`192.0.2.1:443`, `[2001:db8::1]:443`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "unix" => return Ok(Peer::Unix),
+            "unknown" => return Ok(Peer::Unknown),
+            _ => {}
+        }
+        if s.contains('%') {
+            return Err(HopError::ZoneId);
+        }
+        if let Ok(addr) = s.parse::<SocketAddr>() {
+            return Ok(Peer::from(addr));
+        }
+        s.parse::<IpAddr>()
+            .map(Peer::from)
+            .map_err(|_| HopError::InvalidAddress)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_display() {
+        let table = [
+            ("192.0.2.1", "192.0.2.1"),
+            ("192.0.2.1:443", "192.0.2.1:443"),
+            ("[2001:db8::1]:443", "[2001:db8::1]:443"),
+            ("2001:db8::1", "2001:db8::1"),
+            ("::ffff:127.0.0.6", "127.0.0.6"),
+            ("unix", "unix"),
+            ("unknown", "unknown"),
+        ];
+        for (input, shown) in table {
+            assert_eq!(input.parse::<Peer>().unwrap().to_string(), shown);
+        }
+        for bad in ["", "host", "[fe80::1%2]:80", "1.2.3.4:99999"] {
+            assert!(bad.parse::<Peer>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scope_id_is_ignored() {
+        let addr = SocketAddr::V6(std::net::SocketAddrV6::new(
+            "fe80::1".parse().unwrap(),
+            80,
+            0,
+            7,
+        ));
+        assert_eq!(Peer::from(addr).ip(), Some("fe80::1".parse().unwrap()));
+    }
+}
