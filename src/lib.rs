@@ -57,19 +57,27 @@
 //! - [`trust`]: sets of trusted proxies ([`ProxySet`]) and presets.
 //! - [`resolver`]: the [`Resolver`], its builder and configuration types.
 //! - [`explain`]: a step-by-step account of a resolution with diagnostics.
+//! - [`config`]: the text form (`REALIP="x-forwarded-for; trust=10.0.0.0/8"`)
+//!   and, with feature `serde`, configuration files.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod addr;
+pub mod config;
 mod error;
 pub mod explain;
 pub mod forwarded;
 pub mod list;
 mod peer;
+#[cfg(feature = "tracing")]
+mod report;
 mod resolution;
 pub mod resolver;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
 pub mod trust;
 mod walk;
 

@@ -97,13 +97,21 @@ impl Source {
 
 impl fmt::Display for Source {
     /// `peer`, `forwarded`, `x-forwarded-for`, `list:NAME` for another list
-    /// header, or the name of a single-address header.
+    /// header, or the name of a single-address header (`header:NAME` when
+    /// the name is one of the other keywords).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Source::Peer => f.write_str("peer"),
             Source::Forwarded => f.write_str("forwarded"),
             Source::List(name) if name == "x-forwarded-for" => f.write_str("x-forwarded-for"),
             Source::List(name) => write!(f, "list:{name}"),
+            // A single-address header whose name is also a keyword is
+            // written in its explicit form, so that the text round-trips.
+            Source::Single(name)
+                if matches!(name.as_str(), "peer" | "forwarded" | "x-forwarded-for") =>
+            {
+                write!(f, "header:{name}")
+            }
             Source::Single(name) => f.write_str(name.as_str()),
         }
     }

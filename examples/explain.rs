@@ -1,0 +1,532 @@
+//! `explain`: how realip would resolve one request, step by step.
+//!
+//! Give it what the application sees (the socket peer and the request's
+//! headers) and the configuration you mean to deploy; it walks the chain the
+//! way the library does, prints every hop with its verdict, the answer (or
+//! the reason there is none) and what the request says about the deployment.
+//! It never guesses: it runs the very resolver the application would build.
+//!
+//! ```text
+//! explain [--peer ADDR|unix] [--header 'Name: value']...
+//!         [--source peer|forwarded|x-forwarded-for|HEADER-NAME] [--list-header NAME]...
+//!         [--trust CIDR|IP|PRESET|unix]... [--hops N] [--any-peer]
+//!         [--all-trusted leftmost|error] [--max-hops N] [--json]
+//! ```
+//!
+//! - `--peer`: the socket peer (`10.0.0.3`, `10.0.0.3:41000`,
+//!   `[2001:db8::1]:443`), or `unix` for a Unix-domain socket. Without it
+//!   the peer is unknown, and the request cannot be resolved
+//!   (`no_peer_address`).
+//! - `--header`: one header line, `Name: value`; repeat it for several lines,
+//!   in order (the same name twice makes two lines, as proxies that add a
+//!   line per hop do). The value's surrounding whitespace is trimmed.
+//! - `--source`: what the resolver reads: `peer` (the default),
+//!   `forwarded`, `x-forwarded-for`, or the name of a header that carries a
+//!   single address (`x-real-ip`, `cf-connecting-ip`,
+//!   `cloudfront-viewer-address`, …). Names are case-insensitive.
+//! - `--list-header`: says that a header is a comma list like
+//!   `X-Forwarded-For`; it matters for the header `--source` names, which is
+//!   then read as a list rather than as a single address.
+//! - `--trust`: trusted proxies, as CIDR ranges, addresses or presets
+//!   (`loopback`, `private`, `link-local`, `istio-sidecar`); repeat it or
+//!   give a comma list. The word `unix` trusts a Unix-socket peer (a proxy on
+//!   the same host); it needs a header `--source`.
+//! - `--hops N`: trust the N nearest proxies by count (the peer included)
+//!   instead of by address; `--trust` then lists the peers allowed to send
+//!   the header, or `--any-peer` allows every peer (safe only when nothing
+//!   but those proxies can reach the application).
+//! - `--all-trusted`: when every hop is trusted, answer the leftmost
+//!   (default) or refuse with an error.
+//! - `--max-hops N`: the most hops walked (default 32).
+//! - `--json`: print one JSON object instead of the readable report.
+//!
+//! Exit status: 0 when the request resolves, 1 when it cannot be resolved
+//! (the report or the JSON says why), 2 for a usage error (the message is on
+//! stderr; nothing is printed on stdout).
+//!
+//! An Istio sidecar that appends `X-Forwarded-For` (`use_remote_address`):
+//! the app's socket says `127.0.0.6`, and only the sidecar's append counts.
+//!
+//! ```text
+//! $ cargo run --example explain -- --peer 127.0.0.6:51234 --source x-forwarded-for \
+//!     --trust istio-sidecar --header 'X-Forwarded-For: 6.6.6.6, 10.1.2.3'
+//! configuration: x-forwarded-for; trust=istio-sidecar
+//!   peer     127.0.0.6:51234  -> trusted proxy
+//!   hop 0    10.1.2.3  -> CLIENT
+//! client: 10.1.2.3 (from x-forwarded-for[0 from the right], 1 trusted proxies)
+//! note: the client 10.1.2.3 is a non-public address: …
+//! ```
+//!
+//! An ingress gateway behind a cloud L4 load balancer with
+//! `externalTrafficPolicy: Local`: the gateway appends the client, the
+//! sidecar appends the gateway.
+//!
+//! ```text
+//! $ cargo run --example explain -- --peer 127.0.0.6 --source x-forwarded-for \
+//!     --trust istio-sidecar,10.0.0.0/8 --header 'X-Forwarded-For: 120.244.9.8, 10.0.0.93'
+//! configuration: x-forwarded-for; trust=istio-sidecar, 10.0.0.0/8
+//!   peer     127.0.0.6  -> trusted proxy
+//!   hop 0    10.0.0.93  -> trusted proxy
+//!   hop 1    120.244.9.8  -> CLIENT
+//! client: 120.244.9.8 (from x-forwarded-for[1 from the right], 2 trusted proxies)
+//! ```
+//!
+//! A client that reaches the application directly and forges the header is
+//! answered with its own address, and a warning says so:
+//!
+//! ```text
+//! $ cargo run --example explain -- --peer 198.51.100.66:5555 --source x-forwarded-for \
+//!     --trust 10.0.0.0/8 --header 'X-Forwarded-For: 1.1.1.1'
+//! configuration: x-forwarded-for; trust=10.0.0.0/8
+//!   peer     198.51.100.66:5555  -> CLIENT
+//! client: 198.51.100.66 port 5555 (from peer, 0 trusted proxies)
+//! warning: forwarding headers (x-forwarded-for) came from a peer that is not a trusted proxy, …
+//! ```
+//!
+//! The same as JSON, for scripts:
+//!
+//! ```text
+//! $ cargo run -q --example explain -- --peer 198.51.100.66:5555 --source x-forwarded-for \
+//!     --trust 10.0.0.0/8 --header 'X-Forwarded-For: 1.1.1.1' --json | jq -c '{client, source, diagnostics: [.diagnostics[].code]}'
+//! {"client":"198.51.100.66","source":"peer","diagnostics":["forwarding_headers_from_untrusted_peer"]}
+//! ```
+//!
+//! The JSON object, on one line. When the request resolves:
+//! `{"client", "port", "source", "hop_index", "trusted_proxies", "peer",
+//! "configuration", "hops", "diagnostics"}`, where `source` is `"peer"` or
+//! the header's name and `hop_index` counts from the right (0 = newest).
+//! When it cannot: `{"error": {"kind", "message", "hop_index"}, "peer",
+//! "configuration", "hops", "diagnostics"}`. Each hop is
+//! `{"position": "peer"|N, "raw", "address", "port", "verdict", "detail"}`
+//! and each diagnostic `{"code", "level": "info"|"warning", "message"}`.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use realip::explain::{Diagnostic, Explanation, Level, Position, Step};
+use realip::{AllTrusted, Origin, Peer, ProxySet, Resolver, Source};
+use serde_json::{Value, json};
+
+const USAGE: &str = "\
+usage: explain [--peer ADDR|unix] [--header 'Name: value']...
+               [--source peer|forwarded|x-forwarded-for|HEADER-NAME] [--list-header NAME]...
+               [--trust CIDR|IP|PRESET|unix]... [--hops N] [--any-peer]
+               [--all-trusted leftmost|error] [--max-hops N] [--json]
+";
+
+const OPTIONS: &str = "
+Shows how realip resolves the client of one request: every hop walked, its
+verdict, the answer, and diagnostics about the deployment.
+
+options:
+  --peer ADDR|unix        the socket peer: IP, IP:port, [v6]:port, or unix
+                          (absent: unknown, and the request cannot be resolved)
+  --header 'Name: value'  one header line; repeat for more lines, in order
+  --source SOURCE         peer (default), forwarded, x-forwarded-for, or the
+                          name of a single-address header (x-real-ip, ...)
+  --list-header NAME      read the --source header NAME as a comma list
+  --trust LIST            trusted proxies: CIDRs, IPs, presets (loopback,
+                          private, link-local, istio-sidecar) and unix for a
+                          Unix-socket peer; repeatable, comma-separated
+  --hops N                trust the N nearest proxies by count; --trust then
+                          lists the peers allowed to send the header
+  --any-peer              with --hops: accept the header from any peer
+  --all-trusted POLICY    leftmost (default) or error, when every hop is trusted
+  --max-hops N            the most hops walked (default 32)
+  --json                  print one JSON object instead of the report
+  -h, --help              print this help
+
+exit status: 0 resolved, 1 cannot be resolved, 2 usage error
+";
+
+fn main() -> ExitCode {
+    match parse(std::env::args_os().skip(1)) {
+        Ok(Command::Help) => {
+            emit(&format!("{USAGE}{OPTIONS}"));
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Run(run)) => run.execute(),
+        Err(e) => {
+            eprintln!("explain: error: {e}\n\n{USAGE}\nRun with --help for details.");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Writes to stdout; a reader that went away (`| head`) is not an error of
+/// the resolution, whose outcome the exit status still carries.
+fn emit(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+enum Command {
+    Help,
+    Run(Box<Run>),
+}
+
+/// A request to explain, with the resolver to explain it with.
+struct Run {
+    resolver: Resolver,
+    peer: Peer,
+    headers: HeaderMap,
+    json: bool,
+}
+
+impl Run {
+    fn execute(self) -> ExitCode {
+        let explanation = self.resolver.explain(self.peer, &self.headers);
+        if self.json {
+            emit(&format!("{}\n", to_json(&explanation)));
+        } else {
+            emit(&explanation.to_string());
+        }
+        if explanation.result.is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// What is wrong with the command line.
+struct UsageError(String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn usage(message: impl Into<String>) -> UsageError {
+    UsageError(message.into())
+}
+
+/// The flags as given, before they are checked against each other.
+#[derive(Default)]
+struct Flags {
+    peer: Option<String>,
+    headers: Vec<OsString>,
+    source: Option<String>,
+    list_headers: Vec<String>,
+    trust: Vec<String>,
+    hops: Option<String>,
+    any_peer: bool,
+    all_trusted: Option<String>,
+    max_hops: Option<String>,
+    json: bool,
+}
+
+fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageError> {
+    let mut flags = Flags::default();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let arg = utf8(arg, "an argument")?;
+        let (name, inline) = match arg.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => {
+                (name.to_owned(), Some(OsString::from(value)))
+            }
+            _ => (arg, None),
+        };
+        let flag = name.as_str();
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| usage(format!("{flag} needs a value")))
+        };
+        match flag {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--any-peer" | "--json" if inline.is_some() => {
+                return Err(usage(format!("{flag} takes no value")));
+            }
+            "--any-peer" => flags.any_peer = true,
+            "--json" => flags.json = true,
+            "--header" => flags.headers.push(value()?),
+            "--list-header" => flags.list_headers.push(utf8(value()?, flag)?),
+            "--trust" => flags.trust.push(utf8(value()?, flag)?),
+            "--peer" => once(&mut flags.peer, flag, utf8(value()?, flag)?)?,
+            "--source" => once(&mut flags.source, flag, utf8(value()?, flag)?)?,
+            "--hops" => once(&mut flags.hops, flag, utf8(value()?, flag)?)?,
+            "--all-trusted" => once(&mut flags.all_trusted, flag, utf8(value()?, flag)?)?,
+            "--max-hops" => once(&mut flags.max_hops, flag, utf8(value()?, flag)?)?,
+            _ if flag.starts_with('-') => {
+                return Err(usage(format!("unknown option {}", shorten(flag))));
+            }
+            _ => {
+                return Err(usage(format!("unexpected argument {}", shorten(flag))));
+            }
+        }
+    }
+    flags.check().map(|run| Command::Run(Box::new(run)))
+}
+
+/// Sets a flag that may be given once: a second value would silently win
+/// in a script that builds the command line from pieces.
+fn once(slot: &mut Option<String>, flag: &str, value: String) -> Result<(), UsageError> {
+    if slot.is_some() {
+        return Err(usage(format!("{flag} is given more than once")));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+fn utf8(arg: OsString, what: &str) -> Result<String, UsageError> {
+    arg.into_string()
+        .map_err(|arg| usage(format!("{what} is not valid UTF-8: {arg:?}")))
+}
+
+/// Quotes a value for a message, at most 64 characters of it.
+fn shorten(text: &str) -> String {
+    let mut short: String = text.chars().take(64).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    format!("{short:?}")
+}
+
+impl Flags {
+    fn check(self) -> Result<Run, UsageError> {
+        let peer = match &self.peer {
+            None => Peer::Unknown,
+            Some(text) => text.parse::<Peer>().map_err(|e| {
+                usage(format!(
+                    "--peer {}: expected an IP address, IP:port, [v6]:port or unix ({e})",
+                    shorten(text)
+                ))
+            })?,
+        };
+        let headers = self.header_map()?;
+        let source = self.source()?;
+        let (proxies, trust_unix) = self.trusted()?;
+
+        if trust_unix && source == Source::Peer {
+            return Err(usage(
+                "--trust unix trusts a Unix-socket proxy to forward headers, \
+                 but --source is the peer alone; choose a header to read",
+            ));
+        }
+        let mut builder = Resolver::builder()
+            .source(source)
+            .trust_unix_peer(trust_unix);
+        match (number(self.hops.as_deref(), "--hops")?, self.any_peer) {
+            (None, true) => {
+                return Err(usage("--any-peer only makes sense with --hops N"));
+            }
+            (None, false) => builder = builder.trusted_proxies(proxies),
+            (Some(_), true) if !proxies.is_empty() => {
+                return Err(usage(
+                    "--any-peer accepts the header from every peer, \
+                     so --trust would have no effect; give one or the other",
+                ));
+            }
+            (Some(count), true) => builder = builder.trusted_hops_from_any_peer(count),
+            (Some(_), false) if proxies.is_empty() && !trust_unix => {
+                return Err(usage(
+                    "--hops N needs the peers that may send the header: \
+                     --trust CIDR, or --any-peer",
+                ));
+            }
+            (Some(count), false) => builder = builder.trusted_hops(count, proxies),
+        }
+        match self.all_trusted.as_deref() {
+            None => {}
+            Some("leftmost") => builder = builder.all_trusted(AllTrusted::Leftmost),
+            Some("error") => builder = builder.all_trusted(AllTrusted::Error),
+            Some(other) => {
+                return Err(usage(format!(
+                    "--all-trusted {}: expected leftmost or error",
+                    shorten(other)
+                )));
+            }
+        }
+        if let Some(max_hops) = number(self.max_hops.as_deref(), "--max-hops")? {
+            builder = builder.max_hops(max_hops);
+        }
+        let resolver = builder
+            .build()
+            .map_err(|e| usage(format!("invalid configuration: {e}")))?;
+        Ok(Run {
+            resolver,
+            peer,
+            headers,
+            json: self.json,
+        })
+    }
+
+    fn header_map(&self) -> Result<HeaderMap, UsageError> {
+        let mut map = HeaderMap::new();
+        for line in &self.headers {
+            // Raw bytes, so that a header that is not UTF-8 can be tried.
+            let (name, value) = header_line(line.as_encoded_bytes())?;
+            map.append(name, value);
+        }
+        Ok(map)
+    }
+
+    fn source(&self) -> Result<Source, UsageError> {
+        let list_headers = self
+            .list_headers
+            .iter()
+            .map(|name| {
+                let header = header_name(name, "--list-header")?;
+                if header == "forwarded" {
+                    return Err(usage(
+                        "--list-header forwarded: Forwarded is not a plain list; \
+                         use --source forwarded",
+                    ));
+                }
+                Ok(header)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let Some(text) = self.source.as_deref() else {
+            return Ok(Source::Peer);
+        };
+        if text.eq_ignore_ascii_case("peer") {
+            return Ok(Source::Peer);
+        }
+        let name = header_name(text, "--source")?;
+        Ok(if name == "forwarded" {
+            Source::Forwarded
+        } else if name == "x-forwarded-for" || list_headers.contains(&name) {
+            Source::List(name)
+        } else {
+            Source::Single(name)
+        })
+    }
+
+    /// All `--trust` values merged into one set, and whether `unix` was
+    /// among them (a Unix peer has no address for the set to hold).
+    fn trusted(&self) -> Result<(ProxySet, bool), UsageError> {
+        let mut trust_unix = false;
+        let mut entries = Vec::new();
+        for value in &self.trust {
+            let items: Vec<&str> = value
+                .split(|c: char| c == ',' || c.is_ascii_whitespace())
+                .filter(|item| !item.is_empty())
+                .collect();
+            if items.is_empty() {
+                return Err(usage("--trust needs at least one proxy"));
+            }
+            for item in items {
+                if item.eq_ignore_ascii_case("unix") {
+                    trust_unix = true;
+                } else {
+                    entries.push(item);
+                }
+            }
+        }
+        if entries.is_empty() {
+            return Ok((ProxySet::new(), trust_unix));
+        }
+        let set = entries
+            .join(", ")
+            .parse::<ProxySet>()
+            .map_err(|e| usage(format!("--trust: {e}")))?;
+        Ok((set, trust_unix))
+    }
+}
+
+fn number(text: Option<&str>, flag: &str) -> Result<Option<usize>, UsageError> {
+    text.map(|t| {
+        t.parse::<usize>().map_err(|_| {
+            usage(format!(
+                "{flag} {}: expected a non-negative integer",
+                shorten(t)
+            ))
+        })
+    })
+    .transpose()
+}
+
+fn header_name(text: &str, flag: &str) -> Result<HeaderName, UsageError> {
+    HeaderName::from_bytes(text.as_bytes())
+        .map_err(|_| usage(format!("{flag} {}: not a valid header name", shorten(text))))
+}
+
+/// `Name: value`, split at the first colon, the value trimmed.
+fn header_line(line: &[u8]) -> Result<(HeaderName, HeaderValue), UsageError> {
+    let shown = || shorten(&String::from_utf8_lossy(line));
+    let colon = line
+        .iter()
+        .position(|&b| b == b':')
+        .ok_or_else(|| usage(format!("--header {}: expected 'Name: value'", shown())))?;
+    let name = HeaderName::from_bytes(&line[..colon]).map_err(|_| {
+        usage(format!(
+            "--header {}: the name is not a valid header name",
+            shown()
+        ))
+    })?;
+    let value = HeaderValue::from_bytes(line[colon + 1..].trim_ascii()).map_err(|_| {
+        usage(format!(
+            "--header {}: the value is not a valid header value (control characters?)",
+            shown()
+        ))
+    })?;
+    Ok((name, value))
+}
+
+fn to_json(e: &Explanation) -> Value {
+    let hops: Vec<Value> = e.steps.iter().map(step_json).collect();
+    let diagnostics: Vec<Value> = e.diagnostics.iter().map(diagnostic_json).collect();
+    match &e.result {
+        Ok(r) => {
+            let (source, hop_index) = match r.origin() {
+                Origin::Peer => ("peer".to_owned(), None),
+                Origin::Header { name, index } => (name.to_string(), Some(*index)),
+                other => (other.to_string(), None),
+            };
+            json!({
+                "client": r.client().to_string(),
+                "port": r.port(),
+                "source": source,
+                "hop_index": hop_index,
+                "trusted_proxies": r.trusted_proxies(),
+                "peer": e.peer.to_string(),
+                "configuration": e.configuration,
+                "hops": hops,
+                "diagnostics": diagnostics,
+            })
+        }
+        Err(err) => json!({
+            "error": {
+                "kind": err.kind(),
+                "message": err.to_string(),
+                "hop_index": err.hop_index(),
+            },
+            "peer": e.peer.to_string(),
+            "configuration": e.configuration,
+            "hops": hops,
+            "diagnostics": diagnostics,
+        }),
+    }
+}
+
+fn step_json(step: &Step) -> Value {
+    let position = match step.position {
+        Position::Peer => json!("peer"),
+        Position::Hop(i) => json!(i),
+    };
+    json!({
+        "position": position,
+        "raw": step.raw,
+        "address": step.addr.map(|a| a.to_string()),
+        "port": step.port,
+        "verdict": step.verdict.code(),
+        "detail": step.verdict.to_string(),
+    })
+}
+
+fn diagnostic_json(d: &Diagnostic) -> Value {
+    let level = match d.level() {
+        Level::Info => "info",
+        Level::Warning => "warning",
+    };
+    json!({
+        "code": d.code(),
+        "level": level,
+        "message": d.to_string(),
+    })
+}

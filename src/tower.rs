@@ -1,0 +1,243 @@
+//! Tower middleware: resolve the client once per request (feature `tower`).
+//!
+//! [`ClientIpLayer`] holds a shared [`Resolver`]; the service it makes
+//! finds the connection's peer in the request's extensions, resolves, and
+//! stores the [`Resolution`](crate::Resolution) — or the [`Error`] — in the extensions for
+//! handlers (and the [axum extractors](crate::axum)) to read. With
+//! [`reject_unresolvable`](ClientIpLayer::reject_unresolvable) it answers
+//! requests whose client cannot be told itself, before they reach the
+//! application.
+//!
+//! The peer is looked up in this order:
+//! 1. a [`Peer`] in the extensions — any server can insert one;
+//! 2. axum's `ConnectInfo<SocketAddr>` (feature `axum`), as set by
+//!    `into_make_service_with_connect_info::<SocketAddr>()`.
+//!
+//! Without either, resolution fails with [`Error::NoPeerAddress`], a
+//! server configuration error.
+//!
+//! ```
+//! use http::{Request, Response};
+//! use realip::tower::ClientIpLayer;
+//! use realip::{Peer, Resolution, Resolver};
+//! use std::convert::Infallible;
+//! use tower::{ServiceBuilder, ServiceExt, service_fn};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let resolver: Resolver = "x-forwarded-for; trust=10.0.0.0/8".parse().unwrap();
+//! let service = ServiceBuilder::new()
+//!     .layer(ClientIpLayer::new(resolver))
+//!     .service(service_fn(|req: Request<String>| async move {
+//!         let client = req.extensions().get::<Resolution>().map(|r| r.client().to_string());
+//!         Ok::<_, Infallible>(Response::new(client.unwrap_or_default()))
+//!     }));
+//!
+//! let mut request = Request::new(String::new());
+//! request.headers_mut().insert("x-forwarded-for", "203.0.113.7".parse().unwrap());
+//! // What the server knows about the connection:
+//! request.extensions_mut().insert(Peer::from("10.0.0.3:40000".parse::<std::net::SocketAddr>().unwrap()));
+//!
+//! let response = service.oneshot(request).await.unwrap();
+//! assert_eq!(response.body(), "203.0.113.7");
+//! # }
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Extensions, Request, Response, StatusCode};
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::error::Error;
+use crate::peer::Peer;
+use crate::resolver::Resolver;
+
+/// The body of the default rejection.
+pub const DEFAULT_REJECTION_BODY: &str = "could not determine the client address\n";
+
+/// The body of the rejection for a server that gives the layer no peer
+/// address.
+pub const NO_PEER_BODY: &str = "realip: the server passes no peer address; serve with \
+into_make_service_with_connect_info::<SocketAddr>() or insert a realip::Peer into request extensions\n";
+
+/// The connection's peer, as the server recorded it in `extensions`.
+///
+/// ```
+/// use http::Extensions;
+/// use realip::{Peer, tower::peer_from_extensions};
+///
+/// let mut ext = Extensions::new();
+/// assert_eq!(peer_from_extensions(&ext), Peer::Unknown);
+/// ext.insert(Peer::Unix);
+/// assert_eq!(peer_from_extensions(&ext), Peer::Unix);
+/// ```
+pub fn peer_from_extensions(extensions: &Extensions) -> Peer {
+    if let Some(peer) = extensions.get::<Peer>() {
+        return *peer;
+    }
+    #[cfg(feature = "axum")]
+    if let Some(info) = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() {
+        return Peer::from(info.0);
+    }
+    Peer::Unknown
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Reject {
+    status: StatusCode,
+    body: &'static str,
+}
+
+/// Resolves the client of each request and stores the outcome in its
+/// extensions: a [`Resolution`](crate::Resolution) on success, an [`Error`] otherwise.
+///
+/// Cloning is cheap: the resolver is shared.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ClientIpLayer {
+    resolver: Arc<Resolver>,
+    reject: Option<Reject>,
+    #[cfg(feature = "tracing")]
+    reporter: Arc<crate::report::Reporter>,
+}
+
+impl ClientIpLayer {
+    /// A layer that resolves with `resolver` and lets every request through.
+    pub fn new(resolver: Resolver) -> Self {
+        Self::from_shared(Arc::new(resolver))
+    }
+
+    /// A layer sharing a resolver that is used elsewhere too.
+    pub fn from_shared(resolver: Arc<Resolver>) -> Self {
+        Self {
+            resolver,
+            reject: None,
+            #[cfg(feature = "tracing")]
+            reporter: Arc::default(),
+        }
+    }
+
+    /// Answers requests whose client cannot be told with
+    /// `400 Bad Request` and [`DEFAULT_REJECTION_BODY`] instead of passing
+    /// them on. A server that gives no peer address is answered with
+    /// `500 Internal Server Error` and [`NO_PEER_BODY`].
+    pub fn reject_unresolvable(self) -> Self {
+        self.reject_with(StatusCode::BAD_REQUEST, DEFAULT_REJECTION_BODY)
+    }
+
+    /// Like [`reject_unresolvable`](Self::reject_unresolvable), with your
+    /// status and body.
+    pub fn reject_with(mut self, status: StatusCode, body: &'static str) -> Self {
+        self.reject = Some(Reject { status, body });
+        self
+    }
+
+    /// The resolver.
+    pub fn resolver(&self) -> &Arc<Resolver> {
+        &self.resolver
+    }
+}
+
+impl<S> Layer<S> for ClientIpLayer {
+    type Service = ClientIpService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ClientIpService { inner, layer: self.clone() }
+    }
+}
+
+/// The service [`ClientIpLayer`] makes.
+#[derive(Clone, Debug)]
+pub struct ClientIpService<S> {
+    inner: S,
+    layer: ClientIpLayer,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ClientIpService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: From<&'static str>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let peer = peer_from_extensions(request.extensions());
+        let result = self.layer.resolver.resolve(peer, request.headers());
+        #[cfg(feature = "tracing")]
+        self.layer.reporter.report(&self.layer.resolver, peer, request.headers(), &result);
+        match result {
+            Ok(resolution) => {
+                request.extensions_mut().insert(resolution);
+            }
+            Err(error) => {
+                if let Some(reject) = self.layer.reject {
+                    let (status, body) = if error.is_configuration_error() {
+                        (StatusCode::INTERNAL_SERVER_ERROR, NO_PEER_BODY)
+                    } else {
+                        (reject.status, reject.body)
+                    };
+                    let mut response = Response::new(ResBody::from(body));
+                    *response.status_mut() = status;
+                    return ResponseFuture::Rejected { response: Some(response) };
+                }
+                request.extensions_mut().insert::<Error>(error);
+            }
+        }
+        ResponseFuture::Inner { future: self.inner.call(request) }
+    }
+}
+
+pin_project! {
+    /// The response future of [`ClientIpService`]: the inner service's, or
+    /// a ready rejection. Never boxed.
+    #[project = ResponseFutureProj]
+    #[allow(missing_docs)] // the fields are private in all but name
+
+    pub enum ResponseFuture<F, B> {
+        /// The request went on to the inner service.
+        Inner {
+            #[pin]
+            future: F,
+        },
+        /// The layer answered the request itself.
+        Rejected {
+            response: Option<Response<B>>,
+        },
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F, B>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            ResponseFutureProj::Inner { future } => future.poll(cx),
+            ResponseFutureProj::Rejected { response } => {
+                Poll::Ready(Ok(response.take().expect("ResponseFuture polled after completion")))
+            }
+        }
+    }
+}
+
+impl<F, B> std::fmt::Debug for ResponseFuture<F, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResponseFuture::Inner { .. } => f.write_str("ResponseFuture::Inner"),
+            ResponseFuture::Rejected { .. } => f.write_str("ResponseFuture::Rejected"),
+        }
+    }
+}

@@ -1,0 +1,747 @@
+//! The `explain` example's command-line contract: its JSON, its readable
+//! report and its exit status (0 resolved, 1 unresolvable, 2 usage error).
+//!
+//! The tests run the example binary that `cargo test` builds next to them
+//! (`target/<profile>/examples/explain`). `cargo test --test explain_cli`
+//! alone does not build examples: run `cargo test` or
+//! `cargo build --example explain` first.
+
+use std::ffi::OsStr;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+fn binary() -> PathBuf {
+    // This test runs from target/<profile>/deps; examples are built in
+    // target/<profile>/examples.
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test binary lives in target/<profile>/deps");
+    let path = profile_dir
+        .join("examples")
+        .join(format!("explain{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo test` (which builds examples) or `cargo build --example explain`",
+        path.display()
+    );
+    path
+}
+
+fn run<S: AsRef<OsStr>>(args: &[S]) -> Output {
+    Command::new(binary())
+        .args(args)
+        .output()
+        .expect("the explain example runs")
+}
+
+fn code(output: &Output) -> i32 {
+    output
+        .status
+        .code()
+        .expect("exited, not killed by a signal")
+}
+
+/// Runs with `--json` and returns the object and the exit status.
+fn json(args: &[&str]) -> (Value, i32) {
+    let output = run(&[args, &["--json"]].concat());
+    let stdout = String::from_utf8(output.stdout.clone()).expect("UTF-8 output");
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "one JSON object on one line, got {stdout:?} (stderr {:?})",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let value: Value = serde_json::from_str(&stdout).expect("valid JSON");
+    assert!(value.is_object());
+    (value, code(&output))
+}
+
+/// Runs expecting a usage error and returns stderr.
+fn usage_error(args: &[&str]) -> String {
+    let output = run(args);
+    let stderr = String::from_utf8(output.stderr.clone()).expect("UTF-8 stderr");
+    assert_eq!(code(&output), 2, "{args:?}: {stderr}");
+    assert!(output.stdout.is_empty(), "{args:?}: nothing on stdout");
+    assert!(stderr.contains("usage: explain"), "{args:?}: {stderr}");
+    stderr
+}
+
+fn diagnostic_codes(value: &Value) -> Vec<&str> {
+    value["diagnostics"]
+        .as_array()
+        .expect("a diagnostics array")
+        .iter()
+        .map(|d| d["code"].as_str().expect("a code"))
+        .collect()
+}
+
+const XFF: &[&str] = &["--source", "x-forwarded-for", "--trust", "10.0.0.0/8"];
+
+#[test]
+fn success_json_has_every_field() {
+    let (v, status) = json(
+        &[
+            XFF,
+            &[
+                "--peer",
+                "10.0.0.3:41000",
+                "--header",
+                "X-Forwarded-For: 1.1.1.1, 203.0.113.7:8443, 10.0.0.2",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(status, 0);
+    assert_eq!(
+        v,
+        json!({
+            "client": "203.0.113.7",
+            "port": 8443,
+            "source": "x-forwarded-for",
+            "hop_index": 1,
+            "trusted_proxies": 2,
+            "peer": "10.0.0.3:41000",
+            "configuration": "x-forwarded-for; trust=10.0.0.0/8",
+            "hops": [
+                {"position": "peer", "raw": null, "address": "10.0.0.3", "port": 41000,
+                 "verdict": "trusted_proxy", "detail": "trusted proxy"},
+                {"position": 0, "raw": "10.0.0.2", "address": "10.0.0.2", "port": null,
+                 "verdict": "trusted_proxy", "detail": "trusted proxy"},
+                {"position": 1, "raw": "203.0.113.7:8443", "address": "203.0.113.7", "port": 8443,
+                 "verdict": "client", "detail": "CLIENT"},
+            ],
+            "diagnostics": [],
+        })
+    );
+}
+
+#[test]
+fn unresolvable_requests_report_the_error_kind_and_exit_1() {
+    let table: &[(&[&str], &str, Value)] = &[
+        (
+            &[
+                "--peer",
+                "10.0.0.3",
+                "--header",
+                "X-Forwarded-For: unknown, 10.0.0.2",
+            ],
+            "unknown_hop",
+            json!(1),
+        ),
+        (
+            &[
+                "--peer",
+                "10.0.0.3",
+                "--header",
+                "X-Forwarded-For: 010.1.1.1",
+            ],
+            "malformed_hop",
+            json!(0),
+        ),
+        (
+            &[
+                "--peer",
+                "10.0.0.3",
+                "--header",
+                "X-Forwarded-For: 1.2.3.4, _hidden",
+            ],
+            "obfuscated_hop",
+            json!(0),
+        ),
+        (
+            &[
+                "--peer",
+                "10.0.0.3",
+                "--hops",
+                "3",
+                "--header",
+                "X-Forwarded-For: 1.2.3.4",
+            ],
+            "chain_too_short",
+            Value::Null,
+        ),
+        (
+            &["--header", "X-Forwarded-For: 1.2.3.4"],
+            "no_peer_address",
+            Value::Null,
+        ),
+        (&["--peer", "unknown"], "no_peer_address", Value::Null),
+        (
+            &["--peer", "10.0.0.3", "--header", "X-Forwarded-For: , ,"],
+            "empty_header",
+            Value::Null,
+        ),
+        (
+            &[
+                "--peer",
+                "10.0.0.3",
+                "--all-trusted",
+                "error",
+                "--header",
+                "X-Forwarded-For: 10.0.0.2",
+            ],
+            "all_hops_trusted",
+            Value::Null,
+        ),
+        (
+            &[
+                "--peer",
+                "10.0.0.3",
+                "--max-hops",
+                "2",
+                "--header",
+                "X-Forwarded-For: 10.0.0.9, 10.0.0.8, 10.0.0.7",
+            ],
+            "too_many_hops",
+            Value::Null,
+        ),
+        (&["--peer", "0.0.0.0:80"], "unspecified_peer", Value::Null),
+    ];
+    for (args, kind, hop_index) in table {
+        let (v, status) = json(&[XFF, args].concat());
+        assert_eq!(status, 1, "{args:?}");
+        assert_eq!(v["error"]["kind"], *kind, "{args:?}: {v}");
+        assert_eq!(v["error"]["hop_index"], *hop_index, "{args:?}: {v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+        assert!(v.get("client").is_none(), "{args:?}: no client on error");
+        for key in ["peer", "configuration", "hops", "diagnostics"] {
+            assert!(v.get(key).is_some(), "{args:?}: {key} missing in {v}");
+        }
+    }
+}
+
+#[test]
+fn the_failing_hop_is_the_last_one_listed() {
+    let (v, status) = json(
+        &[
+            XFF,
+            &[
+                "--peer",
+                "10.0.0.3",
+                "--header",
+                "X-Forwarded-For: 6.6.6.6, unknown, 10.0.0.2",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(status, 1);
+    let hops = v["hops"].as_array().unwrap();
+    assert_eq!(hops.len(), 3, "6.6.6.6 is never walked: {v}");
+    assert_eq!(
+        hops[2],
+        json!({"position": 1, "raw": "unknown", "address": null, "port": null,
+               "verdict": "unknown", "detail": "\"unknown\": identity not known to the proxy"})
+    );
+    assert_eq!(v["peer"], "10.0.0.3");
+}
+
+#[test]
+fn spoofed_header_from_an_untrusted_peer_is_ignored() {
+    let (v, status) = json(
+        &[
+            XFF,
+            &[
+                "--peer",
+                "198.51.100.66:5555",
+                "--header",
+                "X-Forwarded-For: 1.1.1.1",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(status, 0);
+    assert_eq!(v["client"], "198.51.100.66");
+    assert_eq!(v["port"], 5555);
+    assert_eq!(v["source"], "peer");
+    assert_eq!(v["hop_index"], Value::Null);
+    assert_eq!(v["trusted_proxies"], 0);
+    assert_eq!(
+        diagnostic_codes(&v),
+        ["forwarding_headers_from_untrusted_peer"]
+    );
+    assert_eq!(v["diagnostics"][0]["level"], "warning");
+}
+
+#[test]
+fn istio_sidecar_with_the_default_configuration_hides_the_client() {
+    let (v, status) = json(&["--peer", "127.0.0.6:51234"]);
+    assert_eq!(status, 0);
+    assert_eq!(v["client"], "127.0.0.6");
+    assert_eq!(v["configuration"], "peer");
+    assert_eq!(diagnostic_codes(&v), ["sidecar_hides_client"]);
+    let message = v["diagnostics"][0]["message"].as_str().unwrap();
+    assert!(message.contains("TPROXY"), "{message}");
+}
+
+#[test]
+fn istio_sidecar_appending_xff_is_trusted_by_preset() {
+    let (v, status) = json(&[
+        "--peer",
+        "127.0.0.6",
+        "--source",
+        "x-forwarded-for",
+        "--trust",
+        "istio-sidecar",
+        "--header",
+        "X-Forwarded-For: 6.6.6.6, 203.0.113.7",
+    ]);
+    assert_eq!(status, 0);
+    assert_eq!(v["client"], "203.0.113.7");
+    assert_eq!(v["hop_index"], 0);
+    assert!(diagnostic_codes(&v).is_empty(), "{v}");
+}
+
+#[test]
+fn repeated_header_lines_form_one_list_first_line_first() {
+    let (v, status) = json(
+        &[
+            XFF,
+            &[
+                "--peer",
+                "10.0.0.3",
+                "--header",
+                "X-Forwarded-For: 6.6.6.6, 203.0.113.7",
+                "--header",
+                "x-forwarded-for:10.0.0.5",
+                "--header",
+                "X-FORWARDED-FOR:   10.0.0.4   ",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(status, 0);
+    assert_eq!(v["client"], "203.0.113.7");
+    assert_eq!(v["hop_index"], 2);
+    let raws: Vec<&str> = v["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h["raw"].as_str())
+        .collect();
+    assert_eq!(raws, ["10.0.0.4", "10.0.0.5", "203.0.113.7"]);
+}
+
+#[test]
+fn trust_values_merge_and_accept_comma_lists() {
+    let (v, status) = json(&[
+        "--peer",
+        "127.0.0.6",
+        "--source",
+        "x-forwarded-for",
+        "--trust",
+        "istio-sidecar",
+        "--trust",
+        "192.168.0.0/16, 10.0.0.0/8",
+        "--header",
+        "X-Forwarded-For: 120.244.9.8, 192.168.1.1, 10.0.0.93",
+    ]);
+    assert_eq!(status, 0);
+    assert_eq!(v["client"], "120.244.9.8");
+    assert_eq!(
+        v["configuration"],
+        "x-forwarded-for; trust=istio-sidecar, 192.168.0.0/16, 10.0.0.0/8"
+    );
+}
+
+#[test]
+fn list_header_reads_a_custom_header_as_a_list() {
+    let args = [
+        "--peer",
+        "10.0.0.3",
+        "--source",
+        "X-Custom-Chain",
+        "--trust",
+        "10.0.0.0/8",
+        "--header",
+        "X-Custom-Chain: 203.0.113.7, 10.0.0.2",
+    ];
+    let (v, status) = json(&[&args[..], &["--list-header", "x-custom-chain"]].concat());
+    assert_eq!(status, 0);
+    assert_eq!(v["client"], "203.0.113.7");
+    assert_eq!(v["source"], "x-custom-chain");
+    assert_eq!(v["configuration"], "list:x-custom-chain; trust=10.0.0.0/8");
+
+    // Without --list-header the same header is one address, and a list in
+    // it is malformed rather than split.
+    let (v, status) = json(&args);
+    assert_eq!(status, 1);
+    assert_eq!(v["error"]["kind"], "malformed_hop");
+    assert_eq!(v["configuration"], "x-custom-chain; trust=10.0.0.0/8");
+}
+
+#[test]
+fn single_header_cloudfront_viewer_address() {
+    let table = [
+        ("198.51.100.10:46532", "198.51.100.10", 46532),
+        ("2001:db8::7:46532", "2001:db8::7", 46532),
+    ];
+    for (value, client, port) in table {
+        let header = format!("CloudFront-Viewer-Address: {value}");
+        let (v, status) = json(&[
+            "--peer",
+            "10.0.0.3",
+            "--source",
+            "CloudFront-Viewer-Address",
+            "--trust",
+            "10.0.0.0/8",
+            "--header",
+            &header,
+        ]);
+        assert_eq!(status, 0, "{v}");
+        assert_eq!(v["client"], client);
+        assert_eq!(v["port"], port);
+        assert_eq!(v["source"], "cloudfront-viewer-address");
+        assert_eq!(v["hop_index"], 0);
+    }
+}
+
+#[test]
+fn single_header_on_several_lines_uses_the_last() {
+    let (v, status) = json(&[
+        "--peer",
+        "10.0.0.3",
+        "--source",
+        "x-real-ip",
+        "--trust",
+        "10.0.0.0/8",
+        "--header",
+        "X-Real-IP: 6.6.6.6",
+        "--header",
+        "X-Real-IP: 203.0.113.7",
+    ]);
+    assert_eq!(status, 0);
+    assert_eq!(v["client"], "203.0.113.7");
+    assert_eq!(diagnostic_codes(&v), ["duplicate_single_header"]);
+}
+
+#[test]
+fn forwarded_source() {
+    let (v, status) = json(&[
+        "--peer",
+        "10.0.0.3",
+        "--source",
+        "Forwarded",
+        "--trust",
+        "10.0.0.0/8",
+        "--header",
+        r#"Forwarded: for="[2001:db8::1]:4711";proto=https, for=10.0.0.2"#,
+    ]);
+    assert_eq!(status, 0);
+    assert_eq!(v["client"], "2001:db8::1");
+    assert_eq!(v["port"], 4711);
+    assert_eq!(v["source"], "forwarded");
+    assert_eq!(v["hop_index"], 1);
+}
+
+#[test]
+fn hop_counting_with_and_without_a_peer_check() {
+    let header = [
+        "--header",
+        "X-Forwarded-For: 6.6.6.6, 203.0.113.7, 10.1.1.1",
+    ];
+    let count = ["--source", "x-forwarded-for", "--hops", "2"];
+
+    let (v, status) = json(
+        &[
+            &count[..],
+            &["--peer", "10.0.0.3", "--trust", "10.0.0.0/8"],
+            &header,
+        ]
+        .concat(),
+    );
+    assert_eq!(status, 0);
+    assert_eq!(v["client"], "203.0.113.7");
+    assert_eq!(
+        v["configuration"],
+        "x-forwarded-for; hops=2; trust=10.0.0.0/8"
+    );
+
+    // A peer outside --trust may not send the header.
+    let (v, _) = json(
+        &[
+            &count[..],
+            &["--peer", "192.0.2.1", "--trust", "10.0.0.0/8"],
+            &header,
+        ]
+        .concat(),
+    );
+    assert_eq!(v["client"], "192.0.2.1");
+
+    let (v, status) = json(&[&count[..], &["--peer", "192.0.2.1", "--any-peer"], &header].concat());
+    assert_eq!(status, 0);
+    assert_eq!(v["client"], "203.0.113.7");
+    assert_eq!(v["configuration"], "x-forwarded-for; hops=2; any-peer");
+}
+
+#[test]
+fn unix_peer_is_trusted_only_with_trust_unix() {
+    let base = [
+        "--peer",
+        "unix",
+        "--source",
+        "x-forwarded-for",
+        "--header",
+        "X-Forwarded-For: 203.0.113.7",
+    ];
+    let (v, status) = json(&[&base[..], &["--trust", "unix"]].concat());
+    assert_eq!(status, 0);
+    assert_eq!(v["client"], "203.0.113.7");
+    assert_eq!(v["peer"], "unix");
+    assert_eq!(v["hops"][0]["verdict"], "trusted_unix_peer");
+    assert_eq!(v["configuration"], "x-forwarded-for; unix-peer");
+
+    let (v, status) = json(&[&base[..], &["--trust", "10.0.0.0/8"]].concat());
+    assert_eq!(status, 1);
+    assert_eq!(v["error"]["kind"], "no_peer_address");
+    assert_eq!(v["hops"][0]["verdict"], "no_address");
+}
+
+#[test]
+fn readable_report_names_the_client_and_the_steps() {
+    let output = run(&[
+        "--peer",
+        "10.0.0.3:41000",
+        "--source",
+        "x-forwarded-for",
+        "--trust",
+        "10.0.0.0/8",
+        "--header",
+        "X-Forwarded-For: 203.0.113.7, 10.0.0.2",
+    ]);
+    assert_eq!(code(&output), 0);
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.starts_with("configuration: x-forwarded-for; trust=10.0.0.0/8\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("peer     10.0.0.3:41000  -> trusted proxy"),
+        "{text}"
+    );
+    assert!(text.contains("hop 1    203.0.113.7  -> CLIENT"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("client: 203.0.113.7 (from x-forwarded-for[1 from the right]")),
+        "{text}"
+    );
+
+    let output = run(&["--peer", "127.0.0.6"]);
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("client: 127.0.0.6"), "{text}");
+    assert!(text.contains("warning: the client is 127.0.0.6"), "{text}");
+}
+
+#[test]
+fn readable_report_of_an_unresolvable_request_exits_1() {
+    let output = run(&[
+        "--peer",
+        "10.0.0.3",
+        "--source",
+        "x-forwarded-for",
+        "--trust",
+        "10.0.0.0/8",
+        "--header",
+        "X-Forwarded-For: unknown",
+    ]);
+    assert_eq!(code(&output), 1);
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.lines().any(|l| l.starts_with("error: hop 0")),
+        "{text}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_and_name_the_problem() {
+    let table: &[(&[&str], &str)] = &[
+        (
+            &["--trust", "10.0.0.1/8", "--source", "x-forwarded-for"],
+            "10.0.0.1/8",
+        ),
+        (
+            &["--trust", "10.0.0.0/33", "--source", "x-forwarded-for"],
+            "10.0.0.0/33",
+        ),
+        (&["--trust", "ten", "--source", "x-forwarded-for"], "ten"),
+        (&["--trust", ",", "--source", "x-forwarded-for"], "--trust"),
+        (&["--bogus"], "--bogus"),
+        (&["-x"], "-x"),
+        (&["stray"], "stray"),
+        (&["--peer"], "--peer needs a value"),
+        (
+            &["--peer", "1.2.3.4", "--peer", "1.2.3.5"],
+            "more than once",
+        ),
+        (&["--peer", "999.1.1.1"], "999.1.1.1"),
+        (&["--peer", "host.example"], "host.example"),
+        (&["--json=yes"], "--json takes no value"),
+        (
+            &[
+                "--source",
+                "x-forwarded-for",
+                "--trust",
+                "10.0.0.0/8",
+                "--any-peer",
+            ],
+            "--any-peer",
+        ),
+        (
+            &[
+                "--source",
+                "x-forwarded-for",
+                "--hops",
+                "2",
+                "--any-peer",
+                "--trust",
+                "10.0.0.0/8",
+            ],
+            "--any-peer",
+        ),
+        (&["--source", "x-forwarded-for", "--hops", "2"], "--hops"),
+        (
+            &["--source", "x-forwarded-for", "--hops", "two", "--any-peer"],
+            "two",
+        ),
+        (
+            &["--source", "x-forwarded-for", "--hops", "-1", "--any-peer"],
+            "-1",
+        ),
+        (
+            &[
+                "--source",
+                "x-real-ip",
+                "--hops",
+                "2",
+                "--trust",
+                "10.0.0.0/8",
+            ],
+            "x-real-ip",
+        ),
+        (&["--source", "x-forwarded-for"], "trusts no proxy"),
+        (&["--trust", "10.0.0.0/8"], "peer alone"),
+        (&["--trust", "unix"], "peer alone"),
+        (
+            &[
+                "--source",
+                "x-forwarded-for",
+                "--trust",
+                "10.0.0.0/8",
+                "--max-hops",
+                "0",
+            ],
+            "max_hops",
+        ),
+        (
+            &[
+                "--source",
+                "x-forwarded-for",
+                "--trust",
+                "10.0.0.0/8",
+                "--max-hops",
+                "x",
+            ],
+            "--max-hops",
+        ),
+        (
+            &[
+                "--source",
+                "x-forwarded-for",
+                "--trust",
+                "10.0.0.0/8",
+                "--all-trusted",
+                "maybe",
+            ],
+            "maybe",
+        ),
+        (&["--source", "bad name"], "--source"),
+        (&["--list-header", "forwarded"], "--list-header"),
+        (&["--header", "no colon here"], "Name: value"),
+        (&["--header", "Bad Name: 1.2.3.4"], "header name"),
+        (
+            &["--header", "X-Forwarded-For: 1.2.3.4\n, 5.6.7.8"],
+            "header value",
+        ),
+        (
+            &["--header", "X-Forwarded-For: 1.2\u{1}.3.4"],
+            "header value",
+        ),
+    ];
+    for (args, needle) in table {
+        let stderr = usage_error(args);
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: expected {needle:?} in {stderr}"
+        );
+    }
+}
+
+#[test]
+fn usage_errors_in_json_mode_stay_on_stderr() {
+    let stderr = usage_error(&[
+        "--json",
+        "--trust",
+        "not-a-cidr",
+        "--source",
+        "x-forwarded-for",
+    ]);
+    assert!(stderr.contains("not-a-cidr"), "{stderr}");
+}
+
+#[test]
+fn help_prints_usage_and_exits_0() {
+    for flag in ["--help", "-h"] {
+        let output = run(&["--peer", "10.0.0.1", flag]);
+        assert_eq!(code(&output), 0);
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert!(text.starts_with("usage: explain"), "{text}");
+        assert!(text.contains("--any-peer"), "{text}");
+        assert!(output.stderr.is_empty());
+    }
+}
+
+#[test]
+fn inline_values_are_accepted() {
+    let (v, status) = json(&[
+        "--peer=10.0.0.3",
+        "--source=x-forwarded-for",
+        "--trust=10.0.0.0/8",
+        "--header=X-Forwarded-For: 203.0.113.7",
+    ]);
+    assert_eq!(status, 0);
+    assert_eq!(v["client"], "203.0.113.7");
+}
+
+#[cfg(unix)]
+#[test]
+fn header_bytes_that_are_not_utf8_are_a_malformed_hop() {
+    use std::os::unix::ffi::OsStrExt;
+
+    let header = OsStr::from_bytes(b"X-Forwarded-For: 203.0.113.7\xff");
+    let args: Vec<&OsStr> = [
+        "--peer",
+        "10.0.0.3",
+        "--source",
+        "x-forwarded-for",
+        "--trust",
+        "10.0.0.0/8",
+        "--json",
+        "--header",
+    ]
+    .iter()
+    .map(OsStr::new)
+    .chain([header])
+    .collect();
+    let output = run(&args);
+    assert_eq!(code(&output), 1);
+    let v: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "malformed_hop");
+    assert_eq!(v["hops"][1]["raw"], "203.0.113.7\\xff");
+}
