@@ -57,6 +57,9 @@
 //! - [`trust`]: sets of trusted proxies ([`ProxySet`]) and presets.
 //! - [`resolver`]: the [`Resolver`], its builder and configuration types.
 //! - [`explain`]: a step-by-step account of a resolution with diagnostics.
+//! - `tower` (feature `tower`): [`ClientIpLayer`](crate::tower::ClientIpLayer),
+//!   resolving once per request; `axum` (feature `axum`): extractors for
+//!   [`ClientIp`] and [`Resolution`].
 //! - [`config`]: the text form (`REALIP="x-forwarded-for; trust=10.0.0.0/8"`)
 //!   and, with feature `serde`, configuration files.
 
@@ -65,6 +68,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod addr;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
 pub mod config;
 mod error;
 pub mod explain;

@@ -26,6 +26,7 @@
 //! ```
 
 use std::fmt;
+use std::sync::Arc;
 
 use http::{HeaderMap, HeaderName, Request, request::Parts};
 
@@ -208,8 +209,16 @@ pub enum ConfigError {
 /// let peer: std::net::SocketAddr = "203.0.113.9:5000".parse().unwrap();
 /// assert_eq!(resolver.resolve(peer, &headers).unwrap().client().to_string(), "203.0.113.9");
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Resolver {
+    /// Shared, so that a clone (per layer, per extension) is a reference
+    /// count and never copies the trusted ranges.
+    pub(crate) settings: Arc<Settings>,
+}
+
+/// What a resolver was configured with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Settings {
     pub(crate) source: Source,
     pub(crate) trust: Trust,
     pub(crate) all_trusted: AllTrusted,
@@ -217,7 +226,7 @@ pub struct Resolver {
     pub(crate) trust_unix_peer: bool,
 }
 
-impl Default for Resolver {
+impl Default for Settings {
     /// The peer alone: correct and unspoofable when nothing sits in front of
     /// the application.
     fn default() -> Self {
@@ -235,7 +244,7 @@ impl Resolver {
     /// Starts a configuration (the peer alone until a source is chosen).
     pub fn builder() -> ResolverBuilder {
         ResolverBuilder {
-            resolver: Resolver::default(),
+            settings: Settings::default(),
         }
     }
 
@@ -279,35 +288,36 @@ impl Resolver {
 
     /// The configured source.
     pub fn source(&self) -> &Source {
-        &self.source
+        &self.settings.source
     }
 
     /// The configured trust.
     pub fn trust(&self) -> &Trust {
-        &self.trust
+        &self.settings.trust
     }
 
     /// What happens when every hop is trusted.
     pub fn all_trusted(&self) -> AllTrusted {
-        self.all_trusted
+        self.settings.all_trusted
     }
 
     /// The bound on hops walked.
     pub fn max_hops(&self) -> usize {
-        self.max_hops
+        self.settings.max_hops
     }
 
     /// Whether a Unix-socket peer is trusted as a proxy.
     pub fn trusts_unix_peer(&self) -> bool {
-        self.trust_unix_peer
+        self.settings.trust_unix_peer
     }
 }
 
 impl fmt::Display for Resolver {
     /// A one-line summary: `x-forwarded-for; trust=10.0.0.0/8; max-hops=32`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.source)?;
-        match &self.trust {
+        let s = &self.settings;
+        write!(f, "{}", s.source)?;
+        match &s.trust {
             Trust::Proxies(set) if set.is_empty() => {}
             Trust::Proxies(set) => write!(f, "; trust={set}")?,
             Trust::Hops { count, peers } => {
@@ -318,13 +328,13 @@ impl fmt::Display for Resolver {
                 }
             }
         }
-        if self.all_trusted == AllTrusted::Error {
+        if s.all_trusted == AllTrusted::Error {
             f.write_str("; all-trusted=error")?;
         }
-        if self.max_hops != DEFAULT_MAX_HOPS {
-            write!(f, "; max-hops={}", self.max_hops)?;
+        if s.max_hops != DEFAULT_MAX_HOPS {
+            write!(f, "; max-hops={}", s.max_hops)?;
         }
-        if self.trust_unix_peer {
+        if s.trust_unix_peer {
             f.write_str("; unix-peer")?;
         }
         Ok(())
@@ -350,13 +360,13 @@ impl fmt::Display for Resolver {
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct ResolverBuilder {
-    resolver: Resolver,
+    settings: Settings,
 }
 
 impl ResolverBuilder {
     /// Reads this source.
     pub fn source(mut self, source: Source) -> Self {
-        self.resolver.source = source;
+        self.settings.source = source;
         self
     }
 
@@ -387,14 +397,14 @@ impl ResolverBuilder {
 
     /// Trusts the hops whose address is in `proxies`.
     pub fn trusted_proxies(mut self, proxies: impl Into<ProxySet>) -> Self {
-        self.resolver.trust = Trust::Proxies(proxies.into());
+        self.settings.trust = Trust::Proxies(proxies.into());
         self
     }
 
     /// Trusts the `count` nearest hops (the peer included), and only when
     /// the peer is in `peers`.
     pub fn trusted_hops(mut self, count: usize, peers: impl Into<ProxySet>) -> Self {
-        self.resolver.trust = Trust::Hops {
+        self.settings.trust = Trust::Hops {
             count,
             peers: PeerFilter::Proxies(peers.into()),
         };
@@ -404,7 +414,7 @@ impl ResolverBuilder {
     /// Trusts the `count` nearest hops from any peer. Only safe where the
     /// network lets nothing reach the application but those proxies.
     pub fn trusted_hops_from_any_peer(mut self, count: usize) -> Self {
-        self.resolver.trust = Trust::Hops {
+        self.settings.trust = Trust::Hops {
             count,
             peers: PeerFilter::Any,
         };
@@ -413,25 +423,25 @@ impl ResolverBuilder {
 
     /// What to answer when every hop is trusted (default: the leftmost).
     pub fn all_trusted(mut self, policy: AllTrusted) -> Self {
-        self.resolver.all_trusted = policy;
+        self.settings.all_trusted = policy;
         self
     }
 
     /// The most hops walked before giving up (default [`DEFAULT_MAX_HOPS`]).
     pub fn max_hops(mut self, max_hops: usize) -> Self {
-        self.resolver.max_hops = max_hops;
+        self.settings.max_hops = max_hops;
         self
     }
 
     /// Whether a Unix-socket peer (a proxy on the same host) is trusted.
     pub fn trust_unix_peer(mut self, trust: bool) -> Self {
-        self.resolver.trust_unix_peer = trust;
+        self.settings.trust_unix_peer = trust;
         self
     }
 
     /// Checks the configuration and makes the resolver.
     pub fn build(self) -> Result<Resolver, ConfigError> {
-        let r = self.resolver;
+        let r = self.settings;
         if r.max_hops == 0 || r.max_hops > MAX_HOPS_LIMIT {
             return Err(ConfigError::InvalidMaxHops(r.max_hops));
         }
@@ -472,7 +482,7 @@ impl ResolverBuilder {
         if let Some(name) = r.source.header_name() {
             drop(name.clone());
         }
-        Ok(r)
+        Ok(Resolver { settings: Arc::new(r) })
     }
 }
 

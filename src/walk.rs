@@ -17,7 +17,7 @@ use crate::forwarded::{self, Element, ElementError};
 use crate::list::{self, trim_ows};
 use crate::peer::Peer;
 use crate::resolution::{ClientIp, Origin, Resolution};
-use crate::resolver::{MAX_EMPTY_ELEMENTS, PeerFilter, Resolver, Source, Trust};
+use crate::resolver::{MAX_EMPTY_ELEMENTS, PeerFilter, Resolver, Settings, Source, Trust};
 
 /// Receives every step of a walk.
 pub(crate) trait Observer {
@@ -52,6 +52,7 @@ pub(crate) fn walk<O: Observer>(
     headers: &HeaderMap,
     obs: &mut O,
 ) -> Result<Resolution, Error> {
+    let resolver = &*resolver.settings;
     let peer_addr = match peer {
         Peer::Ip { ip, port } => {
             let ip = ip.to_canonical();
@@ -167,7 +168,7 @@ fn resolution(addr: HopAddr, origin: Origin, peer: Peer, trusted_proxies: usize)
 }
 
 struct Walk<'r> {
-    resolver: &'r Resolver,
+    resolver: &'r Settings,
     peer: Peer,
     /// `None` for a trusted Unix-socket peer.
     peer_addr: Option<HopAddr>,

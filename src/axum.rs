@@ -1,0 +1,144 @@
+//! axum extractors for the client address (feature `axum`).
+//!
+//! Take [`ClientIp`] or [`Resolution`] (or `Option<…>` of either) as a
+//! handler argument. The extractors read what [`ClientIpLayer`] stored;
+//! without the layer, they resolve with a [`Resolver`] found in the request
+//! extensions (`Extension(resolver)`), using the peer from axum's
+//! `ConnectInfo<SocketAddr>` or a [`Peer`](crate::Peer) in the extensions.
+//!
+//! Failures are a [`ClientIpRejection`]: `500` with a message that says what
+//! to add when the server is not set up (no resolver, no peer address), and
+//! `400` with a short message that echoes nothing from the request when the
+//! request's chain cannot be resolved. `Option<ClientIp>` turns only the
+//! latter into `None`.
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use realip::{ClientIp, Resolver, tower::ClientIpLayer};
+//! use std::net::SocketAddr;
+//!
+//! async fn ip(client: ClientIp) -> String {
+//!     format!("{client}\n")
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let resolver: Resolver = std::env::var("REALIP").as_deref().unwrap_or("peer").parse()?;
+//! let app = Router::new().route("/ip", get(ip)).layer(ClientIpLayer::new(resolver));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+//! axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`ClientIpLayer`]: crate::tower::ClientIpLayer
+
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum_core::response::{IntoResponse, Response};
+use http::StatusCode;
+use http::request::Parts;
+
+use crate::error::Error;
+use crate::resolution::{ClientIp, Resolution};
+use crate::resolver::Resolver;
+use crate::tower::peer_from_extensions;
+
+/// Why a handler could not be given the client address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientIpRejection {
+    /// Neither `ClientIpLayer` nor a `Resolver` extension is installed.
+    #[error(
+        "realip: no client IP resolver is configured for this route; add \
+         .layer(realip::tower::ClientIpLayer::new(resolver)) or .layer(Extension(resolver)) to the router"
+    )]
+    MissingResolver,
+    /// The server passes no peer address (and none is trusted).
+    #[error(
+        "realip: the server passes no peer address; serve with \
+         into_make_service_with_connect_info::<SocketAddr>() or insert a realip::Peer into request extensions"
+    )]
+    NoPeerAddress,
+    /// The request's forwarding chain cannot be resolved.
+    #[error("could not determine the client address ({})", .0.kind())]
+    Unresolvable(Error),
+}
+
+impl ClientIpRejection {
+    /// The status the rejection answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ClientIpRejection::MissingResolver | ClientIpRejection::NoPeerAddress => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            ClientIpRejection::Unresolvable(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn from_error(error: Error) -> Self {
+        if error.is_configuration_error() {
+            ClientIpRejection::NoPeerAddress
+        } else {
+            ClientIpRejection::Unresolvable(error)
+        }
+    }
+}
+
+impl IntoResponse for ClientIpRejection {
+    fn into_response(self) -> Response {
+        (self.status(), format!("{self}\n")).into_response()
+    }
+}
+
+/// What the layer stored, or a resolution made here.
+fn resolution(parts: &Parts) -> Result<Resolution, ClientIpRejection> {
+    if let Some(resolution) = parts.extensions.get::<Resolution>() {
+        return Ok(resolution.clone());
+    }
+    if let Some(error) = parts.extensions.get::<Error>() {
+        return Err(ClientIpRejection::from_error(*error));
+    }
+    let resolver = parts.extensions.get::<Resolver>().ok_or(ClientIpRejection::MissingResolver)?;
+    resolver
+        .resolve(peer_from_extensions(&parts.extensions), &parts.headers)
+        .map_err(ClientIpRejection::from_error)
+}
+
+fn optional<T>(result: Result<T, ClientIpRejection>) -> Result<Option<T>, ClientIpRejection> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(ClientIpRejection::Unresolvable(_)) => Ok(None),
+        Err(misconfigured) => Err(misconfigured),
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = ClientIpRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        resolution(parts).map(|r| r.client())
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for ClientIp {
+    type Rejection = ClientIpRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        optional(resolution(parts).map(|r| r.client()))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Resolution {
+    type Rejection = ClientIpRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        resolution(parts)
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Resolution {
+    type Rejection = ClientIpRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        optional(resolution(parts))
+    }
+}
