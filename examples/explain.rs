@@ -106,9 +106,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use realip::explain::{Diagnostic, Explanation, Level, Position, Step};
-use realip::{AllTrusted, Origin, Peer, ProxySet, Resolver, Source};
-use serde_json::{Value, json};
+use realip::{AllTrusted, Peer, ProxySet, Resolver, Source};
 
 const USAGE: &str = "\
 usage: explain [--peer ADDR|unix] [--header 'Name: value']...
@@ -179,7 +177,9 @@ impl Run {
     fn execute(self) -> ExitCode {
         let explanation = self.resolver.explain(self.peer, &self.headers);
         if self.json {
-            emit(&format!("{}\n", to_json(&explanation)));
+            // The library serialises explanations (feature `serde`) in this shape.
+            let json = serde_json::to_string(&explanation).expect("an explanation serialises");
+            emit(&format!("{json}\n"));
         } else {
             emit(&explanation.to_string());
         }
@@ -466,67 +466,4 @@ fn header_line(line: &[u8]) -> Result<(HeaderName, HeaderValue), UsageError> {
         ))
     })?;
     Ok((name, value))
-}
-
-fn to_json(e: &Explanation) -> Value {
-    let hops: Vec<Value> = e.steps.iter().map(step_json).collect();
-    let diagnostics: Vec<Value> = e.diagnostics.iter().map(diagnostic_json).collect();
-    match &e.result {
-        Ok(r) => {
-            let (source, hop_index) = match r.origin() {
-                Origin::Peer => ("peer".to_owned(), None),
-                Origin::Header { name, index } => (name.to_string(), Some(*index)),
-                other => (other.to_string(), None),
-            };
-            json!({
-                "client": r.client().to_string(),
-                "port": r.port(),
-                "source": source,
-                "hop_index": hop_index,
-                "trusted_proxies": r.trusted_proxies(),
-                "peer": e.peer.to_string(),
-                "configuration": e.configuration,
-                "hops": hops,
-                "diagnostics": diagnostics,
-            })
-        }
-        Err(err) => json!({
-            "error": {
-                "kind": err.kind(),
-                "message": err.to_string(),
-                "hop_index": err.hop_index(),
-            },
-            "peer": e.peer.to_string(),
-            "configuration": e.configuration,
-            "hops": hops,
-            "diagnostics": diagnostics,
-        }),
-    }
-}
-
-fn step_json(step: &Step) -> Value {
-    let position = match step.position {
-        Position::Peer => json!("peer"),
-        Position::Hop(i) => json!(i),
-    };
-    json!({
-        "position": position,
-        "raw": step.raw,
-        "address": step.addr.map(|a| a.to_string()),
-        "port": step.port,
-        "verdict": step.verdict.code(),
-        "detail": step.verdict.to_string(),
-    })
-}
-
-fn diagnostic_json(d: &Diagnostic) -> Value {
-    let level = match d.level() {
-        Level::Info => "info",
-        Level::Warning => "warning",
-    };
-    json!({
-        "code": d.code(),
-        "level": level,
-        "message": d.to_string(),
-    })
 }
