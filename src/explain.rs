@@ -267,15 +267,19 @@ impl fmt::Display for Diagnostic {
                  proxy sits in front of the application, configure its header and trust the proxy",
                 headers.join(", ")
             ),
-            Diagnostic::ConfiguredHeaderAbsent { configured, present } => write!(
+            Diagnostic::ConfiguredHeaderAbsent {
+                configured,
+                present,
+            } => write!(
                 f,
                 "the configured header {configured} is absent, but {} is present: check which header \
                  your proxy writes (never read a header your nearest proxy does not overwrite)",
                 present.join(", ")
             ),
             Diagnostic::AllHopsTrusted => f.write_str(
-                "every hop was a trusted proxy; the oldest is taken as the client, which is right only \
-                 if the trusted set contains your proxies and nothing else",
+                "every hop was a trusted proxy: the answer is the oldest hop (or an error with \
+                 all-trusted=error), which is right only if the trusted set holds your proxies and \
+                 nothing else",
             ),
             Diagnostic::DuplicateSingleHeader { header, lines } => write!(
                 f,
@@ -329,12 +333,9 @@ impl fmt::Display for Explanation {
                 if let Some(port) = r.port() {
                     write!(f, " port {port}")?;
                 }
-                writeln!(
-                    f,
-                    " (from {}, {} trusted proxies)",
-                    r.origin(),
-                    r.trusted_proxies()
-                )?;
+                let n = r.trusted_proxies();
+                let proxies = if n == 1 { "proxy" } else { "proxies" };
+                writeln!(f, " (from {}, {n} trusted {proxies})", r.origin())?;
             }
             Err(e) => writeln!(f, "error: {e}")?,
         }
