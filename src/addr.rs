@@ -242,7 +242,10 @@ pub fn parse_forwarded_node(s: &[u8]) -> Result<Node, HopError> {
     if let Some(node) = name_node(name)? {
         return Ok(node);
     }
-    let ip = if name[0] == b'[' {
+    let ip = if name.is_empty() {
+        // `:80`: a port with no node name.
+        return Err(HopError::Empty);
+    } else if name[0] == b'[' {
         let inner = &name[1..name.len() - 1];
         IpAddr::V6(parse_ipv6(inner)?)
     } else if name.contains(&b':') {

@@ -97,7 +97,10 @@ fn resolution(parts: &Parts) -> Result<Resolution, ClientIpRejection> {
     if let Some(error) = parts.extensions.get::<Error>() {
         return Err(ClientIpRejection::from_error(*error));
     }
-    let resolver = parts.extensions.get::<Resolver>().ok_or(ClientIpRejection::MissingResolver)?;
+    let resolver = parts
+        .extensions
+        .get::<Resolver>()
+        .ok_or(ClientIpRejection::MissingResolver)?;
     resolver
         .resolve(peer_from_extensions(&parts.extensions), &parts.headers)
         .map_err(ClientIpRejection::from_error)

@@ -386,7 +386,7 @@ pub(crate) fn explain(resolver: &Resolver, peer: Peer, headers: &HeaderMap) -> E
     // before the walk knew it would be the answer.
     if let Ok(resolution) = &result {
         let answer = match resolution.origin() {
-            Origin::Peer => Some(Position::Peer),
+            Origin::Peer | Origin::ProxyProtocol => Some(Position::Peer),
             Origin::Header { index, .. } => Some(Position::Hop(*index)),
         };
         if let Some(step) = steps.iter_mut().rev().find(|s| Some(s.position) == answer) {
@@ -598,6 +598,7 @@ impl serde::Serialize for Explanation {
             Ok(r) => {
                 let (source, hop_index) = match r.origin() {
                     Origin::Peer => ("peer".to_owned(), None),
+                    Origin::ProxyProtocol => ("proxy-protocol".to_owned(), None),
                     Origin::Header { name, index } => (name.to_string(), Some(*index)),
                 };
                 map.serialize_entry("client", &r.ip())?;

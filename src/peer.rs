@@ -32,6 +32,18 @@ pub enum Peer {
         /// The peer's port, when known.
         port: Option<u16>,
     },
+    /// A connection that came through a PROXY-protocol sender (an L4 load
+    /// balancer): the address its PROXY header named, accepted because the
+    /// sender is configured as trusted for it. Resolution treats it as the
+    /// peer (DESIGN rule 12).
+    Proxied {
+        /// The source address the PROXY header named (canonical).
+        ip: IpAddr,
+        /// The source port the PROXY header named.
+        port: Option<u16>,
+        /// The socket peer that sent the PROXY header: the balancer.
+        sender: SocketAddr,
+    },
     /// A Unix-domain socket: no IP address.
     Unix,
     /// No information about the peer.
@@ -42,7 +54,7 @@ impl Peer {
     /// The peer's IP address, if it has one.
     pub fn ip(&self) -> Option<IpAddr> {
         match *self {
-            Peer::Ip { ip, .. } => Some(ip),
+            Peer::Ip { ip, .. } | Peer::Proxied { ip, .. } => Some(ip),
             _ => None,
         }
     }
@@ -50,7 +62,7 @@ impl Peer {
     /// The peer's port, if known.
     pub fn port(&self) -> Option<u16> {
         match *self {
-            Peer::Ip { port, .. } => port,
+            Peer::Ip { port, .. } | Peer::Proxied { port, .. } => port,
             _ => None,
         }
     }
@@ -88,6 +100,13 @@ impl fmt::Display for Peer {
                 port: Some(port),
             } => SocketAddr::new(ip, port).fmt(f),
             Peer::Ip { ip, port: None } => ip.fmt(f),
+            Peer::Proxied { ip, port, sender } => {
+                match port {
+                    Some(port) => SocketAddr::new(ip, port).fmt(f)?,
+                    None => ip.fmt(f)?,
+                }
+                write!(f, " (PROXY protocol from {sender})")
+            }
             Peer::Unix => f.write_str("unix"),
             Peer::Unknown => f.write_str("unknown"),
         }

@@ -32,7 +32,13 @@ pub(crate) struct Reporter {
 }
 
 impl Reporter {
-    pub(crate) fn report(&self, resolver: &Resolver, peer: Peer, headers: &HeaderMap, result: &Result<Resolution, Error>) {
+    pub(crate) fn report(
+        &self,
+        resolver: &Resolver,
+        peer: Peer,
+        headers: &HeaderMap,
+        result: &Result<Resolution, Error>,
+    ) {
         match result {
             Ok(r) => tracing::debug!(
                 client = %r.client(),
@@ -41,7 +47,9 @@ impl Reporter {
                 peer = %peer,
                 "realip: client resolved"
             ),
-            Err(e) => tracing::debug!(error = %e, kind = e.kind(), peer = %peer, "realip: client not resolved"),
+            Err(e) => {
+                tracing::debug!(error = %e, kind = e.kind(), peer = %peer, "realip: client not resolved")
+            }
         }
         let warned = self.warned.load(Ordering::Relaxed);
         if warned == ALL {
@@ -58,7 +66,10 @@ impl Reporter {
         }
         for diagnostic in resolver.explain(peer, headers).diagnostics {
             if diagnostic.level() == Level::Warning && cause_of(&diagnostic) & new != 0 {
-                tracing::warn!(code = diagnostic.code(), "realip: {diagnostic} (reported once)");
+                tracing::warn!(
+                    code = diagnostic.code(),
+                    "realip: {diagnostic} (reported once)"
+                );
             }
         }
     }
@@ -77,7 +88,11 @@ fn causes(resolver: &Resolver, headers: &HeaderMap, result: &Result<Resolution, 
         return found;
     };
     // The usual forwarding headers; the explanation looks for more.
-    let others_present = || ["x-forwarded-for", "forwarded", "x-real-ip"].iter().any(|h| headers.contains_key(*h));
+    let others_present = || {
+        ["x-forwarded-for", "forwarded", "x-real-ip"]
+            .iter()
+            .any(|h| headers.contains_key(*h))
+    };
     let configured_present = headers.contains_key(configured);
     match result {
         Ok(r) => {

@@ -128,6 +128,9 @@ impl PartialEq<Ipv4Addr> for ClientIp {
 pub enum Origin {
     /// The socket peer itself.
     Peer,
+    /// The source address of an accepted PROXY-protocol header (the peer
+    /// of [`Peer::Proxied`]).
+    ProxyProtocol,
     /// A header element.
     Header {
         /// The header's name.
@@ -141,6 +144,7 @@ impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::Peer => f.write_str("peer"),
+            Origin::ProxyProtocol => f.write_str("proxy-protocol"),
             Origin::Header { name, index } => write!(f, "{name}[{index} from the right]"),
         }
     }

@@ -482,7 +482,9 @@ impl ResolverBuilder {
         if let Some(name) = r.source.header_name() {
             drop(name.clone());
         }
-        Ok(Resolver { settings: Arc::new(r) })
+        Ok(Resolver {
+            settings: Arc::new(r),
+        })
     }
 }
 

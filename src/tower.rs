@@ -147,7 +147,10 @@ impl<S> Layer<S> for ClientIpLayer {
     type Service = ClientIpService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ClientIpService { inner, layer: self.clone() }
+        ClientIpService {
+            inner,
+            layer: self.clone(),
+        }
     }
 }
 
@@ -175,7 +178,9 @@ where
         let peer = peer_from_extensions(request.extensions());
         let result = self.layer.resolver.resolve(peer, request.headers());
         #[cfg(feature = "tracing")]
-        self.layer.reporter.report(&self.layer.resolver, peer, request.headers(), &result);
+        self.layer
+            .reporter
+            .report(&self.layer.resolver, peer, request.headers(), &result);
         match result {
             Ok(resolution) => {
                 request.extensions_mut().insert(resolution);
@@ -189,12 +194,16 @@ where
                     };
                     let mut response = Response::new(ResBody::from(body));
                     *response.status_mut() = status;
-                    return ResponseFuture::Rejected { response: Some(response) };
+                    return ResponseFuture::Rejected {
+                        response: Some(response),
+                    };
                 }
                 request.extensions_mut().insert::<Error>(error);
             }
         }
-        ResponseFuture::Inner { future: self.inner.call(request) }
+        ResponseFuture::Inner {
+            future: self.inner.call(request),
+        }
     }
 }
 
@@ -226,9 +235,9 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
             ResponseFutureProj::Inner { future } => future.poll(cx),
-            ResponseFutureProj::Rejected { response } => {
-                Poll::Ready(Ok(response.take().expect("ResponseFuture polled after completion")))
-            }
+            ResponseFutureProj::Rejected { response } => Poll::Ready(Ok(response
+                .take()
+                .expect("ResponseFuture polled after completion"))),
         }
     }
 }

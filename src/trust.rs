@@ -336,7 +336,7 @@ impl FromStr for Entry {
             if net.trunc() != net {
                 return Err(err(TrustParseReason::HostBitsSet(net.trunc())));
             }
-            return Ok(Entry::Net(net));
+            return Ok(Entry::Net(canonical_net(net)));
         }
         if let Ok(addr) = s.parse::<IpAddr>() {
             return Ok(Entry::Net(IpNet::from(addr.to_canonical())));
@@ -381,6 +381,19 @@ impl fmt::Display for ProxySet {
 impl fmt::Debug for ProxySet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ProxySet({self})")
+    }
+}
+
+/// A range inside `::ffff:0:0/96` written as the IPv4 range it maps
+/// (`::ffff:10.0.0.0/104` is `10.0.0.0/8`), so that it displays and
+/// compares as what it matches.
+fn canonical_net(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.network().to_ipv4_mapped() {
+            Some(v4) => IpNet::V4(Ipv4Net::new_assert(v4, v6.prefix_len() - 96)),
+            None => net,
+        },
+        _ => net,
     }
 }
 
@@ -459,6 +472,7 @@ mod tests {
     #[test]
     fn mapped_ranges_cover_ipv4() {
         let set: ProxySet = "::ffff:10.0.0.0/104".parse().unwrap();
+        assert_eq!(set.to_string(), "10.0.0.0/8");
         assert!(set.contains(ip("10.9.9.9")));
         assert!(set.contains(ip("::ffff:10.9.9.9")));
         assert!(!set.contains(ip("11.0.0.0")));

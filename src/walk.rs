@@ -54,7 +54,7 @@ pub(crate) fn walk<O: Observer>(
 ) -> Result<Resolution, Error> {
     let resolver = &*resolver.settings;
     let peer_addr = match peer {
-        Peer::Ip { ip, port } => {
+        Peer::Ip { ip, port } | Peer::Proxied { ip, port, .. } => {
             let ip = ip.to_canonical();
             if ip.is_unspecified() {
                 obs.peer(&peer, Verdict::Malformed(HopError::Unspecified));
@@ -68,9 +68,17 @@ pub(crate) fn walk<O: Observer>(
             return Err(Error::NoPeerAddress);
         }
     };
-    let peer = match peer_addr {
-        Some(HopAddr { ip, port }) => Peer::Ip { ip, port },
-        None => peer,
+    let peer = match (peer, peer_addr) {
+        (Peer::Proxied { sender, .. }, Some(HopAddr { ip, port })) => {
+            Peer::Proxied { ip, port, sender }
+        }
+        (_, Some(HopAddr { ip, port })) => Peer::Ip { ip, port },
+        (peer, None) => peer,
+    };
+    // Where the answer comes from when the peer is the client.
+    let peer_origin = match peer {
+        Peer::Proxied { .. } => Origin::ProxyProtocol,
+        _ => Origin::Peer,
     };
 
     let peer_verdict = match (peer_addr, &resolver.source, &resolver.trust) {
@@ -89,7 +97,7 @@ pub(crate) fn walk<O: Observer>(
         // Rule 1: an untrusted peer is the client, whatever headers say.
         obs.peer(&peer, Verdict::Client);
         let addr = peer_addr.expect("a peer without an address is trusted or refused above");
-        return Ok(resolution(addr, Origin::Peer, peer, 0));
+        return Ok(resolution(addr, peer_origin, peer, 0));
     };
     obs.peer(&peer, peer_verdict);
 
@@ -97,6 +105,7 @@ pub(crate) fn walk<O: Observer>(
         resolver,
         peer,
         peer_addr,
+        peer_origin,
     };
     let lines = |name: &HeaderName| {
         headers
@@ -172,6 +181,7 @@ struct Walk<'r> {
     peer: Peer,
     /// `None` for a trusted Unix-socket peer.
     peer_addr: Option<HopAddr>,
+    peer_origin: Origin,
 }
 
 impl Walk<'_> {
@@ -278,7 +288,7 @@ impl Walk<'_> {
         }
         match (leftmost, self.peer_addr) {
             (Some((addr, i)), _) => Ok(resolution(addr, header(i), self.peer, i + 1)),
-            (None, Some(addr)) => Ok(resolution(addr, Origin::Peer, self.peer, 0)),
+            (None, Some(addr)) => Ok(resolution(addr, self.peer_origin.clone(), self.peer, 0)),
             (None, None) => Err(Error::NoPeerAddress),
         }
     }
