@@ -88,7 +88,7 @@ pub mod trust;
 mod walk;
 
 pub use error::Error;
-pub use peer::Peer;
+pub use peer::{Peer, PeerParseError};
 pub use resolution::{ClientIp, Origin, Resolution};
 pub use resolver::{AllTrusted, ConfigError, PeerFilter, Resolver, ResolverBuilder, Source, Trust};
 pub use trust::{Preset, ProxySet};

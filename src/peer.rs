@@ -4,8 +4,6 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
-use crate::addr::HopError;
-
 /// The other end of the connection a request arrived on: the one address
 /// nobody can forge.
 ///
@@ -113,8 +111,16 @@ impl fmt::Display for Peer {
     }
 }
 
+/// Text that is not a peer: not an IP address, a socket address, `unix` or
+/// `unknown`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "expected an IP address, a socket address such as 192.0.2.1:443 or [2001:db8::1]:443, `unix` or `unknown` (no zone ids)"
+)]
+pub struct PeerParseError;
+
 impl FromStr for Peer {
-    type Err = HopError;
+    type Err = PeerParseError;
 
     /// Parses `unix`, `unknown`, an IP address, or a socket address
     /// (`192.0.2.1:443`, `[2001:db8::1]:443`).
@@ -125,14 +131,14 @@ impl FromStr for Peer {
             _ => {}
         }
         if s.contains('%') {
-            return Err(HopError::ZoneId);
+            return Err(PeerParseError);
         }
         if let Ok(addr) = s.parse::<SocketAddr>() {
             return Ok(Peer::from(addr));
         }
         s.parse::<IpAddr>()
             .map(Peer::from)
-            .map_err(|_| HopError::InvalidAddress)
+            .map_err(|_| PeerParseError)
     }
 }
 

@@ -163,7 +163,8 @@ pub enum ConfigError {
     /// A header source with no trusted proxy would never read the header.
     #[error(
         "the resolver reads {configured} but trusts no proxy, so the header would never be used; \
-         add trusted proxies (e.g. trust=10.0.0.0/8) or a hop count, or read the peer alone"
+         name the proxies that may send it (e.g. trust=10.0.0.0/8, with hops=N for a count of \
+         at least 1), or read the peer alone"
     )]
     NoTrust {
         /// The configured source.
@@ -452,6 +453,10 @@ impl ResolverBuilder {
             }
         };
         match (&r.source, trusts_nothing) {
+            // A trusted Unix peer only matters when a header is read.
+            (Source::Peer, true) if r.trust_unix_peer => {
+                return Err(ConfigError::TrustWithoutHeader);
+            }
             (Source::Peer, true) => {}
             (Source::Peer, false) => return Err(ConfigError::TrustWithoutHeader),
             (source, true) if !r.trust_unix_peer => {
@@ -550,6 +555,13 @@ mod tests {
             assert_eq!(builder.build().unwrap_err(), expected);
         }
         assert!(Resolver::builder().build().is_ok());
+        assert_eq!(
+            Resolver::builder()
+                .trust_unix_peer(true)
+                .build()
+                .unwrap_err(),
+            ConfigError::TrustWithoutHeader
+        );
         assert!(xff().trust_unix_peer(true).build().is_ok());
     }
 
