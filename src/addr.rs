@@ -376,7 +376,9 @@ pub(crate) fn parse_ipv4(s: &[u8]) -> Result<Ipv4Addr, HopError> {
 /// Says whether a string that failed strict parsing is a legacy IPv4 form
 /// (ambiguous between implementations) or simply not an address.
 fn classify_ipv4_failure(s: &[u8]) -> HopError {
-    if s.iter().any(|&b| !(b.is_ascii_graphic())) {
+    // Whitespace, control bytes, non-ASCII and quotes belong to no address
+    // form (a quoted address is a Forwarded value pasted into a list).
+    if s.iter().any(|&b| !b.is_ascii_graphic() || b == b'"') {
         return HopError::InvalidCharacters;
     }
     if s.len() > 2 && (s.starts_with(b"0x") || s.starts_with(b"0X")) {
@@ -492,6 +494,7 @@ mod tests {
             ("1..2.3", Err(HopError::InvalidAddress)),
             ("1.2.3.4.5", Err(HopError::InvalidAddress)),
             ("+1.2.3.4", Err(HopError::InvalidAddress)),
+            ("\"1.2.3.4\"", Err(HopError::InvalidCharacters)),
             ("1.2.3.4 5.6.7.8", Err(HopError::InvalidCharacters)),
             (" 1.2.3.4", Err(HopError::InvalidCharacters)),
             ("fe80::1%eth0", Err(HopError::ZoneId)),

@@ -395,7 +395,7 @@ fn bad_input_unbalanced_quotes() {
         (
             "x-forwarded-for",
             "\"203.0.113.7",
-            Err(hop(0, HopError::InvalidAddress)),
+            Err(hop(0, HopError::InvalidCharacters)),
         ),
         (
             "x-forwarded-for",
@@ -406,7 +406,7 @@ fn bad_input_unbalanced_quotes() {
         (
             "x-real-ip",
             "\"203.0.113.7",
-            Err(hop(0, HopError::InvalidAddress)),
+            Err(hop(0, HopError::InvalidCharacters)),
         ),
     ];
     for (source, value, expected) in rows {
