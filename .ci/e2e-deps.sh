@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs what tests/e2e.rs needs, on Debian or Ubuntu, as root:
+#   nginx     the ingress gateway, the sidecar and the differential check
+#             (its realip and ssl modules are built in; on Debian 12
+#             nginx-light is the same binary plus the echo module)
+#   haproxy   the TCP load balancer (transparent mode needs LINUX_TPROXY)
+#   iproute2  ip (namespaces, veth pairs, routes, rules) and ss
+#   iptables  REDIRECT and TPROXY emulation (iptables and ip6tables)
+#   curl, openssl, procps (sysctl), util-linux (setpriv), bash
+# Idempotent and non-interactive: does nothing when every program is there.
+set -euo pipefail
+
+# program:package
+wanted="nginx:nginx haproxy:haproxy ip:iproute2 ss:iproute2 iptables:iptables
+ip6tables:iptables curl:curl openssl:openssl sysctl:procps setpriv:util-linux bash:bash"
+
+have() {
+  command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]
+}
+
+missing=()
+for pair in $wanted; do
+  program=${pair%%:*}
+  package=${pair#*:}
+  if ! have "$program" && [[ " ${missing[*]} " != *" $package "* ]]; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "e2e-deps: every program is installed"
+else
+  if [ "$(id -u)" != 0 ]; then
+    echo "e2e-deps: run as root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "e2e-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+for module in http_realip_module http_ssl_module; do
+  if ! "$nginx" -V 2>&1 | grep -q -- "--with-$module"; then
+    echo "e2e-deps: $nginx lacks $module; install a fuller nginx package" >&2
+    exit 1
+  fi
+done
+haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)
+if ! "$haproxy" -vv 2>/dev/null | grep -q -- "+LINUX_TPROXY\|USE_LINUX_TPROXY=1"; then
+  echo "e2e-deps: $haproxy lacks transparent proxying (LINUX_TPROXY)" >&2
+  exit 1
+fi
+echo "e2e-deps: ready ($("$nginx" -v 2>&1), $("$haproxy" -v | head -n1))"
