@@ -227,6 +227,12 @@ pub enum ConfigParseError {
     /// `any-peer` without `hops=`.
     #[error("any-peer only applies with hops=N")]
     AnyPeerWithoutHops,
+    /// `any-peer` and `trust=` together: either any peer may send the
+    /// header or only the listed ones.
+    #[error(
+        "any-peer and trust= contradict each other: list the peers that may send the header, or accept any peer"
+    )]
+    AnyPeerWithTrust,
     /// The settings parse but do not make a sound resolver.
     #[error(transparent)]
     Invalid(#[from] ConfigError),
@@ -331,6 +337,9 @@ impl ResolverConfig {
         let hops = self.hops.or(base.hops);
         let mut builder = Resolver::builder().source(source);
         match (hops, self.any_peer) {
+            (Some(_), true) if self.trust.is_some() => {
+                return Err(ConfigParseError::AnyPeerWithTrust);
+            }
             (Some(n), true) => builder = builder.trusted_hops_from_any_peer(n),
             (Some(n), false) => builder = builder.trusted_hops(n, trust.unwrap_or_default()),
             (None, true) => return Err(ConfigParseError::AnyPeerWithoutHops),
@@ -357,7 +366,11 @@ impl FromStr for ResolverConfig {
         let mut parts = s.split(';').map(str::trim);
         let mut config = ResolverConfig::default();
         let first = parts.next().unwrap_or("");
-        if let Some(preset) = first.strip_prefix("preset:") {
+        let preset = first
+            .get(..7)
+            .filter(|p| p.eq_ignore_ascii_case("preset:"))
+            .map(|_| &first[7..]);
+        if let Some(preset) = preset {
             config.preset = Some(preset.parse()?);
         } else if !first.is_empty() {
             config.source = Some(first.parse()?);
@@ -470,7 +483,18 @@ mod serde_impls {
 
     impl<'de> Deserialize<'de> for ResolverConfig {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let raw = Raw::deserialize(d)?;
+            // A table only: a derived struct would also take a sequence.
+            struct Table;
+            impl<'de> Visitor<'de> for Table {
+                type Value = Raw;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a table of realip settings (source, trust, hops, …)")
+                }
+                fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Raw, A::Error> {
+                    Raw::deserialize(de::value::MapAccessDeserializer::new(map))
+                }
+            }
+            let raw = d.deserialize_map(Table)?;
             Ok(ResolverConfig {
                 preset: raw
                     .preset
@@ -524,8 +548,9 @@ mod serde_impls {
                 fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ProxySet, A::Error> {
                     let mut set = ProxySet::new();
                     while let Some(item) = seq.next_element::<String>()? {
-                        let entry = item.trim().parse().map_err(de::Error::custom)?;
-                        set.insert(entry);
+                        // An item may itself be a comma list ("10.0.0.0/8, private").
+                        let part: ProxySet = item.parse().map_err(de::Error::custom)?;
+                        set.extend(part.entries().iter().copied());
                     }
                     Ok(set)
                 }
@@ -546,10 +571,15 @@ mod serde_impls {
         }
     }
 
+    /// As [`IpAddr`](std::net::IpAddr) is: a string in text formats, bytes in
+    /// binary ones; canonical and never unspecified.
     impl<'de> Deserialize<'de> for ClientIp {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let s = String::deserialize(d)?;
-            s.parse().map_err(de::Error::custom)
+            let ip = std::net::IpAddr::deserialize(d)?.to_canonical();
+            if ip.is_unspecified() {
+                return Err(de::Error::custom(crate::addr::HopError::Unspecified));
+            }
+            Ok(ClientIp::new(ip))
         }
     }
 }

@@ -93,7 +93,9 @@ fn causes(resolver: &Resolver, headers: &HeaderMap, result: &Result<Resolution, 
             .iter()
             .any(|h| headers.contains_key(*h))
     };
-    let configured_present = headers.contains_key(configured);
+    // An answer read from the header proves it is there: skip the lookup.
+    let configured_present = matches!(result, Ok(r) if matches!(r.origin(), Origin::Header { .. }))
+        || headers.contains_key(configured);
     match result {
         Ok(r) => {
             let untrusted_peer = matches!(r.origin(), Origin::Peer) && r.trusted_proxies() == 0;

@@ -324,6 +324,8 @@ impl fmt::Display for Resolver {
             Trust::Hops { count, peers } => {
                 write!(f, "; hops={count}")?;
                 match peers {
+                    // Empty when only a Unix-socket peer may send the header.
+                    PeerFilter::Proxies(set) if set.is_empty() => {}
                     PeerFilter::Proxies(set) => write!(f, "; trust={set}")?,
                     PeerFilter::Any => f.write_str("; any-peer")?,
                 }

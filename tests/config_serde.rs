@@ -1,0 +1,889 @@
+//! Configuration files (feature `serde`) and the text form, as a user's
+//! configuration meets them: TOML through the `toml` crate, JSON through
+//! `serde_json`, and `REALIP=` text through `FromStr`/`Display`.
+//!
+//! Every table row says what a file holds and what it must mean, written as
+//! the equivalent text form; every error row names the word the message must
+//! contain so that an operator can find the mistake.
+
+use std::net::SocketAddr;
+
+use http::HeaderMap;
+use realip::config::{ConfigParseError, Deployment, ResolverConfig};
+use realip::resolver::MAX_HOPS_LIMIT;
+use realip::{ClientIp, Preset, ProxySet, Resolver, Source};
+use serde_json::json;
+
+fn from_toml(text: &str) -> Result<Resolver, String> {
+    toml::from_str::<Resolver>(text).map_err(|e| e.to_string())
+}
+
+fn from_json(text: &str) -> Result<Resolver, String> {
+    serde_json::from_str::<Resolver>(text).map_err(|e| e.to_string())
+}
+
+fn text(config: &str) -> Resolver {
+    config
+        .parse()
+        .unwrap_or_else(|e| panic!("{config:?} is a valid text form: {e}"))
+}
+
+// ---------------------------------------------------------------------------
+// Files: valid tables.
+
+/// (TOML table, the same table in JSON, the text form it means).
+const VALID: &[(&str, &str, &str)] = &[
+    ("", "{}", "peer"),
+    (r#"source = "peer""#, r#"{"source": "peer"}"#, "peer"),
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = ["10.0.0.0/8", "istio-sidecar"]
+        "#,
+        r#"{"source": "x-forwarded-for", "trust": ["10.0.0.0/8", "istio-sidecar"]}"#,
+        "x-forwarded-for; trust=10.0.0.0/8, istio-sidecar",
+    ),
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = "10.0.0.0/8, istio-sidecar"
+        "#,
+        r#"{"source": "x-forwarded-for", "trust": "10.0.0.0/8, istio-sidecar"}"#,
+        "x-forwarded-for; trust=10.0.0.0/8, istio-sidecar",
+    ),
+    // List entries are trimmed; sources are case-insensitive.
+    (
+        r#"
+        source = "X-Forwarded-For"
+        trust = [" 10.0.0.0/8 ", "::ffff:192.168.0.0/112", "2001:db8::/32"]
+        "#,
+        r#"{"source": "X-Forwarded-For", "trust": [" 10.0.0.0/8 ", "::ffff:192.168.0.0/112", "2001:db8::/32"]}"#,
+        "x-forwarded-for; trust=10.0.0.0/8, 192.168.0.0/16, 2001:db8::/32",
+    ),
+    (
+        r#"
+        source = "forwarded"
+        trust = "private"
+        "#,
+        r#"{"source": "forwarded", "trust": "private"}"#,
+        "forwarded; trust=private",
+    ),
+    (
+        r#"
+        source = "x-real-ip"
+        trust = ["127.0.0.1"]
+        "#,
+        r#"{"source": "x-real-ip", "trust": ["127.0.0.1"]}"#,
+        "x-real-ip; trust=127.0.0.1",
+    ),
+    (
+        r#"
+        source = "header:forwarded"
+        trust = "loopback"
+        "#,
+        r#"{"source": "header:forwarded", "trust": "loopback"}"#,
+        "header:forwarded; trust=loopback",
+    ),
+    (
+        r#"
+        preset = "aws-alb"
+        trust = "10.0.0.0/16"
+        "#,
+        r#"{"preset": "aws-alb", "trust": "10.0.0.0/16"}"#,
+        "x-forwarded-for; hops=1; trust=10.0.0.0/16",
+    ),
+    (
+        r#"preset = "gcp-lb""#,
+        r#"{"preset": "gcp-lb"}"#,
+        "x-forwarded-for; hops=2; trust=130.211.0.0/22, 35.191.0.0/16",
+    ),
+    (
+        r#"
+        preset = "istio-sidecar-xff"
+        all_trusted = "error"
+        "#,
+        r#"{"preset": "istio-sidecar-xff", "all_trusted": "error"}"#,
+        "x-forwarded-for; trust=istio-sidecar; all-trusted=error",
+    ),
+    // Explicit settings refine the preset.
+    (
+        r#"
+        preset = "cloudflare"
+        source = "true-client-ip"
+        trust = ["173.245.48.0/20"]
+        "#,
+        r#"{"preset": "cloudflare", "source": "true-client-ip", "trust": ["173.245.48.0/20"]}"#,
+        "true-client-ip; trust=173.245.48.0/20",
+    ),
+    (
+        r#"
+        source = "x-forwarded-for"
+        hops = 2
+        trust = ["10.0.0.0/8"]
+        "#,
+        r#"{"source": "x-forwarded-for", "hops": 2, "trust": ["10.0.0.0/8"]}"#,
+        "x-forwarded-for; hops=2; trust=10.0.0.0/8",
+    ),
+    (
+        r#"
+        source = "list:x-custom"
+        hops = 2
+        any_peer = true
+        "#,
+        r#"{"source": "list:x-custom", "hops": 2, "any_peer": true}"#,
+        "list:x-custom; hops=2; any-peer",
+    ),
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = "10.0.0.0/8"
+        all_trusted = "leftmost"
+        max_hops = 8
+        unix_peer = true
+        "#,
+        r#"{"source": "x-forwarded-for", "trust": "10.0.0.0/8", "all_trusted": "leftmost", "max_hops": 8, "unix_peer": true}"#,
+        "x-forwarded-for; trust=10.0.0.0/8; max-hops=8; unix-peer",
+    ),
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = "10.0.0.0/8"
+        any_peer = false
+        unix_peer = false
+        "#,
+        r#"{"source": "x-forwarded-for", "trust": "10.0.0.0/8", "any_peer": false, "unix_peer": false}"#,
+        "x-forwarded-for; trust=10.0.0.0/8",
+    ),
+    // A Unix-socket proxy alone is trust enough for a header.
+    (
+        r#"
+        source = "x-forwarded-for"
+        unix_peer = true
+        "#,
+        r#"{"source": "x-forwarded-for", "unix_peer": true}"#,
+        "x-forwarded-for; unix-peer",
+    ),
+    // kebab-case, as in the text form.
+    (
+        r#"
+        source = "x-forwarded-for"
+        hops = 1
+        any-peer = true
+        all-trusted = "error"
+        max-hops = 4
+        unix-peer = true
+        "#,
+        r#"{"source": "x-forwarded-for", "hops": 1, "any-peer": true, "all-trusted": "error", "max-hops": 4, "unix-peer": true}"#,
+        "x-forwarded-for; hops=1; any-peer; all-trusted=error; max-hops=4; unix-peer",
+    ),
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = "loopback"
+        max_hops = 1024
+        "#,
+        r#"{"source": "x-forwarded-for", "trust": "loopback", "max_hops": 1024}"#,
+        "x-forwarded-for; trust=loopback; max-hops=1024",
+    ),
+];
+
+#[test]
+fn valid_tables_mean_what_their_text_form_means() {
+    for (toml_text, json_text, text_form) in VALID {
+        let expected = text(text_form);
+        let from_toml = from_toml(toml_text).unwrap_or_else(|e| panic!("{toml_text}: {e}"));
+        let from_json = from_json(json_text).unwrap_or_else(|e| panic!("{json_text}: {e}"));
+        assert_eq!(from_toml, expected, "TOML {toml_text}");
+        assert_eq!(from_json, expected, "JSON {json_text}");
+        assert_eq!(from_toml.to_string(), *text_form, "TOML {toml_text}");
+    }
+}
+
+#[test]
+fn a_resolver_from_a_file_resolves_by_its_settings() {
+    // Checks behaviour rather than Display: a GCP balancer (two hops)
+    // in front of a gateway in 10.0.0.0/8, counted as three.
+    let resolver = from_toml(
+        r#"
+        source = "x-forwarded-for"
+        hops = 3
+        trust = ["10.0.0.0/8"]
+        all-trusted = "error"
+        "#,
+    )
+    .unwrap();
+    let mut headers = HeaderMap::new();
+    // The balancer appends "<client>,<its own address>"; the gateway
+    // appends the balancer front end it was reached from.
+    headers.insert(
+        "x-forwarded-for",
+        "6.6.6.6, 203.0.113.7, 130.211.0.9, 35.191.0.5"
+            .parse()
+            .unwrap(),
+    );
+    let gateway: SocketAddr = "10.0.0.3:41000".parse().unwrap();
+    let client = resolver.resolve(gateway, &headers).unwrap().client();
+    assert_eq!(client.to_string(), "203.0.113.7");
+    let stranger: SocketAddr = "198.51.100.66:5000".parse().unwrap();
+    let client = resolver.resolve(stranger, &headers).unwrap().client();
+    assert_eq!(client.to_string(), "198.51.100.66");
+}
+
+#[test]
+fn a_section_of_a_larger_file() {
+    let file: toml::Table = toml::from_str(
+        r#"
+        listen = "0.0.0.0:8000"
+
+        [realip]
+        preset = "istio-gateway"
+        max-hops = 16
+        "#,
+    )
+    .unwrap();
+    let resolver: Resolver = file["realip"].clone().try_into().unwrap();
+    assert_eq!(
+        resolver,
+        text("x-forwarded-for; trust=istio-sidecar; max-hops=16")
+    );
+
+    let file = json!({"server": {"realip": {"source": "x-real-ip", "trust": ["10.0.0.1"]}}});
+    let resolver: Resolver = serde_json::from_value(file["server"]["realip"].clone()).unwrap();
+    assert_eq!(resolver, text("x-real-ip; trust=10.0.0.1"));
+}
+
+#[test]
+fn a_resolver_config_keeps_its_preset_until_built() {
+    let config: ResolverConfig = toml::from_str(
+        r#"
+        preset = "aws-alb"
+        trust = "10.0.0.0/16"
+        "#,
+    )
+    .unwrap();
+    assert_eq!(config.preset, Some(Deployment::AwsAlb));
+    assert_eq!(config.source, None);
+    assert_eq!(config.hops, None);
+    assert_eq!(config.trust, Some("10.0.0.0/16".parse().unwrap()));
+    assert_eq!(config, "preset:aws-alb; trust=10.0.0.0/16".parse().unwrap());
+    assert_eq!(
+        config.build().unwrap().to_string(),
+        "x-forwarded-for; hops=1; trust=10.0.0.0/16"
+    );
+
+    // A config that does not build is still a config: it is checked at
+    // build, and the file form and the text form agree on why.
+    let config: ResolverConfig = serde_json::from_str(r#"{"preset": "nginx"}"#).unwrap();
+    let from_file = config.build().unwrap_err();
+    let from_text = "preset:nginx".parse::<Resolver>().unwrap_err();
+    assert_eq!(from_file, from_text);
+    assert!(
+        matches!(from_file, ConfigParseError::Invalid(_)),
+        "{from_file:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Files: errors that name the problem.
+
+/// (TOML table, what the message must contain).
+const INVALID: &[(&str, &str)] = &[
+    // Unknown keys are refused, and named.
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = "10.0.0.0/8"
+        colour = "blue"
+        "#,
+        "unknown field `colour`",
+    ),
+    (
+        r#"
+        source = "x-forwarded-for"
+        trusted_proxies = "10.0.0.0/8"
+        "#,
+        "unknown field `trusted_proxies`",
+    ),
+    (
+        r#"
+        source = "x-forwarded-for"
+        Trust = "10.0.0.0/8"
+        "#,
+        "unknown field `Trust`",
+    ),
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = "10.0.0.0/8"
+        max_hop = 8
+        "#,
+        "unknown field `max_hop`",
+    ),
+    // The same setting under both spellings is given twice.
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = "10.0.0.0/8"
+        max_hops = 4
+        max-hops = 8
+        "#,
+        "duplicate field",
+    ),
+    // Trusted proxies.
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = ["10.0.0.0/33"]
+        "#,
+        "10.0.0.0/33",
+    ),
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = "10.0.0.0/8, 10.0.0.0/33"
+        "#,
+        "10.0.0.0/33",
+    ),
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = ["10.0.0.1/8"]
+        "#,
+        "did you mean 10.0.0.0/8",
+    ),
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = ["gateway.internal"]
+        "#,
+        "gateway.internal",
+    ),
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = ["fe80::1%eth0"]
+        "#,
+        "zone",
+    ),
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = ""
+        "#,
+        "no trusted proxy given",
+    ),
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = 10
+        "#,
+        "a list of addresses, CIDR ranges or presets",
+    ),
+    // Sources and presets.
+    (
+        r#"
+        source = "x forwarded for"
+        trust = "10.0.0.0/8"
+        "#,
+        "invalid source \"x forwarded for\"",
+    ),
+    (
+        r#"
+        source = "list:"
+        trust = "10.0.0.0/8"
+        "#,
+        "invalid source",
+    ),
+    (r#"preset = "heroku""#, "unknown preset \"heroku\""),
+    (
+        r#"
+        preset = "aws-alb"
+        "#,
+        "trusts no proxy",
+    ),
+    // Options.
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = "10.0.0.0/8"
+        any_peer = true
+        "#,
+        "any-peer only applies with hops",
+    ),
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = "10.0.0.0/8"
+        all_trusted = "maybe"
+        "#,
+        "maybe",
+    ),
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = "10.0.0.0/8"
+        hops = "two"
+        "#,
+        "two",
+    ),
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = "10.0.0.0/8"
+        hops = -1
+        "#,
+        "-1",
+    ),
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = "10.0.0.0/8"
+        max_hops = 0
+        "#,
+        "max_hops must be between 1 and 1024, not 0",
+    ),
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = "10.0.0.0/8"
+        max_hops = 1025
+        "#,
+        "not 1025",
+    ),
+    (
+        r#"
+        source = "x-forwarded-for"
+        hops = 40
+        trust = "10.0.0.0/8"
+        "#,
+        "40 trusted hops exceed max_hops (32)",
+    ),
+    (
+        r#"
+        source = "x-real-ip"
+        hops = 2
+        any_peer = true
+        "#,
+        "x-real-ip",
+    ),
+    (
+        r#"
+        source = "peer"
+        trust = "10.0.0.0/8"
+        "#,
+        "choose a header to read",
+    ),
+    // NoTrust, in every way of trusting nothing.
+    (r#"source = "x-forwarded-for""#, "trusts no proxy"),
+    (
+        r#"
+        source = "x-forwarded-for"
+        trust = []
+        "#,
+        "trusts no proxy",
+    ),
+    (
+        r#"
+        source = "forwarded"
+        hops = 0
+        trust = "10.0.0.0/8"
+        "#,
+        "reads forwarded but trusts no proxy",
+    ),
+];
+
+#[test]
+fn invalid_tables_are_refused_with_a_message_that_names_the_problem() {
+    for (toml_text, needle) in INVALID {
+        let err = from_toml(toml_text).expect_err(toml_text);
+        assert!(
+            err.contains(needle),
+            "TOML {toml_text}\ngave {err:?}, which does not name {needle:?}"
+        );
+    }
+}
+
+#[test]
+fn json_errors_name_the_problem_too() {
+    let table = [
+        (
+            json!({"source": "x-forwarded-for", "trust": "10.0.0.0/8", "colour": "blue"}),
+            "unknown field `colour`",
+        ),
+        (
+            json!({"source": "x-forwarded-for", "trust": ["10.0.0.0/33"]}),
+            "10.0.0.0/33",
+        ),
+        (
+            json!({"source": "x forwarded for", "trust": "10.0.0.0/8"}),
+            "invalid source",
+        ),
+        (json!({"preset": "heroku"}), "heroku"),
+        (
+            json!({"source": "x-forwarded-for", "trust": "10.0.0.0/8", "any-peer": true}),
+            "any-peer only applies with hops",
+        ),
+        (json!({"source": "x-forwarded-for"}), "trusts no proxy"),
+        (
+            json!({"source": "x-forwarded-for", "trust": null}),
+            "trusts no proxy",
+        ),
+        (
+            json!({"source": "x-forwarded-for", "trust": [1]}),
+            "expected a string",
+        ),
+        (json!("x-forwarded-for; trust=10.0.0.0/8"), "invalid type"),
+    ];
+    for (value, needle) in table {
+        let text = value.to_string();
+        let err = from_json(&text).expect_err(&text);
+        assert!(
+            err.contains(needle),
+            "JSON {text}\ngave {err:?}, which does not name {needle:?}"
+        );
+    }
+}
+
+#[test]
+fn error_messages_do_not_echo_unbounded_input() {
+    let long = "x".repeat(10_000);
+    for toml_text in [
+        format!("preset = \"{long}\""),
+        format!("source = \"list:{long} {long}\"\ntrust = \"10.0.0.0/8\""),
+        format!("source = \"x-forwarded-for\"\ntrust = [\"{long}\"]"),
+        format!("source = \"x-forwarded-for\"\ntrust = \"10.0.0.0/8\"\nall_trusted = \"{long}\""),
+    ] {
+        let err = toml::from_str::<Resolver>(&toml_text)
+            .expect_err("an invalid table")
+            .message()
+            .to_owned();
+        assert!(
+            err.len() < 400,
+            "{} bytes of message for {} bytes of input: {err:.200}",
+            err.len(),
+            toml_text.len()
+        );
+        assert!(
+            err.contains(&"x".repeat(32)),
+            "the message still names it: {err}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Value types.
+
+#[test]
+fn client_ip_serialises_as_a_string_and_round_trips() {
+    let table = [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8::7", "2001:db8::7"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("64:ff9b::cb00:7107", "64:ff9b::cb00:7107"),
+    ];
+    for (input, shown) in table {
+        let ip: ClientIp = serde_json::from_value(json!(input)).unwrap();
+        assert_eq!(ip.to_string(), shown, "{input}");
+        let json = serde_json::to_value(ip).unwrap();
+        assert_eq!(json, json!(shown), "{input}");
+        let again: ClientIp = serde_json::from_value(json).unwrap();
+        assert_eq!(again, ip, "{input}");
+
+        let toml_value = toml::Value::try_from(ip).unwrap();
+        assert_eq!(toml_value, toml::Value::String(shown.to_owned()), "{input}");
+        let mut table = toml::Table::new();
+        table.insert("client".to_owned(), toml_value);
+        let file = toml::to_string(&table).unwrap();
+        assert_eq!(file, format!("client = \"{shown}\"\n"));
+        let read: toml::Table = toml::from_str(&file).unwrap();
+        let again: ClientIp = read["client"].clone().try_into().unwrap();
+        assert_eq!(again, ip, "{input}");
+    }
+    // A list of them, as an allow-list in a file.
+    let allow: Vec<ClientIp> = serde_json::from_str(r#"["192.0.2.1", "2001:db8::1"]"#).unwrap();
+    assert_eq!(
+        serde_json::to_string(&allow).unwrap(),
+        r#"["192.0.2.1","2001:db8::1"]"#
+    );
+}
+
+#[test]
+fn client_ip_refuses_what_is_not_one_address() {
+    for bad in [
+        json!("0.0.0.0"),
+        json!("::"),
+        json!("203.0.113.7:80"),
+        json!("[2001:db8::1]"),
+        json!("10.0.0.0/8"),
+        json!("example.com"),
+        json!(""),
+        json!(42),
+        json!(["203.0.113.7"]),
+    ] {
+        assert!(
+            serde_json::from_value::<ClientIp>(bad.clone()).is_err(),
+            "{bad} is not a client address"
+        );
+    }
+}
+
+#[test]
+fn proxy_set_serialises_to_its_text_form() {
+    let table = [
+        "10.0.0.0/8",
+        "10.0.0.0/8, istio-sidecar",
+        "loopback, private, link-local, istio-sidecar",
+        "192.0.2.7, 2001:db8::/32, ::1",
+    ];
+    for text in table {
+        let set: ProxySet = text.parse().unwrap();
+        assert_eq!(serde_json::to_value(&set).unwrap(), json!(text));
+        assert_eq!(
+            toml::Value::try_from(&set).unwrap(),
+            toml::Value::String(text.to_owned())
+        );
+        // Serialised, then read back: the same set.
+        let again: ProxySet = serde_json::from_value(json!(text)).unwrap();
+        assert_eq!(again, set, "{text}");
+        // The list form reads the same.
+        let list: Vec<&str> = text.split(", ").collect();
+        let again: ProxySet = serde_json::from_value(json!(list)).unwrap();
+        assert_eq!(again, set, "{text}");
+    }
+    // Host addresses are written without their /32 or /128, and mapped
+    // IPv6 as the IPv4 they map.
+    let set: ProxySet = serde_json::from_value(json!([
+        "192.0.2.7/32",
+        "2001:db8::1/128",
+        "::ffff:10.0.0.0/104",
+        "::ffff:192.0.2.9"
+    ]))
+    .unwrap();
+    assert_eq!(
+        serde_json::to_value(&set).unwrap(),
+        json!("192.0.2.7, 2001:db8::1, 10.0.0.0/8, 192.0.2.9")
+    );
+    // Every preset serialises to its name.
+    for preset in Preset::ALL {
+        let set = ProxySet::preset(preset);
+        assert_eq!(serde_json::to_value(&set).unwrap(), json!(preset.name()));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The text form: round trips through Display.
+
+/// Whether `resolver`'s Display is a fixed point that parses back to it.
+fn assert_round_trips(resolver: &Resolver, origin: &str) {
+    let shown = resolver.to_string();
+    let again: Resolver = shown
+        .parse()
+        .unwrap_or_else(|e| panic!("{origin:?} shows as {shown:?}, which does not parse: {e}"));
+    assert_eq!(
+        &again, resolver,
+        "{origin:?} shows as {shown:?}, which reads differently"
+    );
+    assert_eq!(again.to_string(), shown, "{origin:?}");
+}
+
+#[test]
+fn every_deployment_preset_round_trips() {
+    for deployment in Deployment::ALL {
+        assert_eq!(deployment.to_string().parse::<Deployment>(), Ok(deployment));
+        let upper = deployment.name().to_ascii_uppercase();
+        assert_eq!(upper.parse::<Deployment>(), Ok(deployment), "{upper}");
+
+        // Presets that need the operator's ranges get one.
+        let bare = format!("preset:{deployment}");
+        let config = match bare.parse::<Resolver>() {
+            Ok(_) => bare,
+            Err(_) => format!("{bare}; trust=10.0.0.0/16"),
+        };
+        let resolver = text(&config);
+        assert!(!resolver.to_string().contains("preset"), "{config}");
+        assert_round_trips(&resolver, &config);
+
+        // Every option refines a preset, and still round-trips.
+        for options in ["; max-hops=8", "; all-trusted=error", "; unix-peer"] {
+            let refined = format!("{config}{options}");
+            match refined.parse::<Resolver>() {
+                Ok(resolver) => {
+                    assert!(resolver.to_string().ends_with(options), "{refined}");
+                    assert_round_trips(&resolver, &refined);
+                }
+                // A Unix-socket proxy means nothing when no header is read.
+                Err(e) => assert!(
+                    resolver.source() == &Source::Peer && options == "; unix-peer",
+                    "{refined}: {e}"
+                ),
+            }
+        }
+    }
+}
+
+#[test]
+fn every_combination_of_options_round_trips() {
+    let sources = [
+        "forwarded",
+        "x-forwarded-for",
+        "list:x-custom",
+        "list:x-forwarded-for",
+        "x-real-ip",
+        "cf-connecting-ip",
+        "cloudfront-viewer-address",
+        "header:peer",
+        "header:forwarded",
+        "header:x-forwarded-for",
+    ];
+    let mut trusts: Vec<String> = Preset::ALL.iter().map(|p| format!("trust={p}")).collect();
+    trusts.extend([
+        "trust=10.0.0.0/8, 172.16.0.0/12, 192.0.2.7, 2001:db8::/32, ::1, ::ffff:10.0.0.0/104"
+            .into(),
+        "hops=1; trust=10.0.0.0/8".into(),
+        "hops=2; trust=loopback, 10.0.0.0/8".into(),
+        "hops=1; any-peer".into(),
+        "hops=3; any-peer".into(),
+    ]);
+    let all_trusted = ["", "; all-trusted=leftmost", "; all-trusted=error"];
+    let max_hops = ["", "; max-hops=1", "; max-hops=32", "; max-hops=1024"];
+    let unix = ["", "; unix-peer"];
+    let mut checked = 0;
+    for source in sources {
+        for trust in &trusts {
+            for a in all_trusted {
+                for m in max_hops {
+                    for u in unix {
+                        let config = format!("{source}; {trust}{a}{m}{u}");
+                        match config.parse::<Resolver>() {
+                            Ok(resolver) => {
+                                assert_round_trips(&resolver, &config);
+                                checked += 1;
+                            }
+                            // Only the combinations the builder refuses:
+                            // more hops than max-hops, or a count above 1
+                            // for a single-address header.
+                            Err(ConfigParseError::Invalid(_)) => {}
+                            Err(e) => panic!("{config:?}: {e}"),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 1000, "only {checked} combinations were valid");
+    assert_round_trips(&Resolver::default(), "peer");
+    assert_round_trips(&text("peer; max-hops=8"), "peer; max-hops=8");
+}
+
+#[test]
+fn hop_count_trusting_only_a_unix_peer_round_trips() {
+    // `hops=1` with `unix-peer` and no `trust=` builds (the Unix-socket
+    // proxy is the trust), but displays as
+    // "x-forwarded-for; hops=1; trust=; unix-peer", which does not parse.
+    let config = "x-forwarded-for; hops=1; unix-peer";
+    assert_round_trips(&text(config), config);
+}
+
+#[test]
+fn sources_round_trip() {
+    let table = [
+        ("peer", "peer"),
+        ("PEER", "peer"),
+        ("Forwarded", "forwarded"),
+        ("x-forwarded-for", "x-forwarded-for"),
+        ("list:x-forwarded-for", "x-forwarded-for"),
+        ("LIST:X-Custom", "list:x-custom"),
+        ("X-Real-IP", "x-real-ip"),
+        ("header:x-real-ip", "x-real-ip"),
+        ("header:peer", "header:peer"),
+        ("header:forwarded", "header:forwarded"),
+        ("header:x-forwarded-for", "header:x-forwarded-for"),
+        (" cf-connecting-ip ", "cf-connecting-ip"),
+    ];
+    for (input, shown) in table {
+        let source: Source = input.parse().unwrap_or_else(|e| panic!("{input:?}: {e}"));
+        assert_eq!(source.to_string(), shown, "{input:?}");
+        assert_eq!(shown.parse::<Source>(), Ok(source), "{input:?}");
+    }
+    // A single-address header named like a keyword is not the keyword.
+    assert!("header:forwarded".parse::<Source>().unwrap().is_single());
+    assert_eq!("forwarded".parse::<Source>(), Ok(Source::Forwarded));
+}
+
+#[test]
+fn text_form_errors_beyond_the_unit_tests() {
+    let table: &[(&str, &str)] = &[
+        ("preset:", "unknown preset"),
+        ("x-forwarded-for; hops=; trust=10.0.0.0/8", "hops"),
+        ("x-forwarded-for; trust=10.0.0.0/8; max-hops=0", "not 0"),
+        (
+            "x-forwarded-for; trust=10.0.0.0/8; max-hops=5000",
+            "not 5000",
+        ),
+        ("x-forwarded-for; trust=10.0.0.0/8; max-hops=-1", "-1"),
+        (
+            "x-forwarded-for; hops=5; trust=10.0.0.0/8; max-hops=4",
+            "5 trusted hops exceed max_hops (4)",
+        ),
+        ("x-real-ip; hops=2; trust=10.0.0.0/8", "x-real-ip"),
+        ("peer; trust=10.0.0.0/8", "choose a header to read"),
+        ("peer; unix-peer", "choose a header to read"),
+        ("x-forwarded-for; hops=1; any-peer=yes", "yes"),
+        (
+            "x-forwarded-for; trust=10.0.0.1/8",
+            "did you mean 10.0.0.0/8",
+        ),
+        ("x-forwarded-for; trust=fe80::1%eth0", "zone"),
+        ("x-forwarded-for; trust=", "trust"),
+        ("x-forwarded-for; hops=0; any-peer", "trusts no proxy"),
+        ("x-forwarded-for; hops=1; hops=2; any-peer", "given twice"),
+        ("x-forwarded-for; unix-peer; UNIX-PEER", "given twice"),
+        ("list:bad name; trust=::1", "list:bad name"),
+        (
+            "x-forwarded-for; trust=10.0.0.0/8; proxy-protocol",
+            "proxy-protocol",
+        ),
+    ];
+    for (config, needle) in table {
+        let err = config.parse::<Resolver>().expect_err(config).to_string();
+        assert!(
+            err.contains(needle),
+            "{config:?} gave {err:?}, which does not name {needle:?}"
+        );
+    }
+    // Errors quote at most 64 characters of what they were given.
+    let long = format!("preset:{}", "y".repeat(5000));
+    let err = long.parse::<Resolver>().unwrap_err().to_string();
+    assert!(err.contains(&"y".repeat(64)), "{err:.200}");
+    assert!(!err.contains(&"y".repeat(65)), "{err:.200}");
+    // MAX_HOPS_LIMIT itself is accepted.
+    assert_round_trips(
+        &text(&format!(
+            "x-forwarded-for; trust=::1; max-hops={MAX_HOPS_LIMIT}"
+        )),
+        "max-hops at the limit",
+    );
+}
+
+#[test]
+fn review_findings_stay_fixed() {
+    // any-peer and trust= contradict each other.
+    let err = "x-forwarded-for; hops=1; any-peer; trust=10.0.0.0/8"
+        .parse::<Resolver>()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("any-peer") && err.contains("trust"), "{err}");
+    // preset: is case-insensitive like every other keyword.
+    assert_eq!(
+        "PRESET:gcp-lb".parse::<Resolver>().unwrap(),
+        "preset:gcp-lb".parse::<Resolver>().unwrap()
+    );
+    // A multi-byte first part never panics the preset check.
+    assert!("présetx".parse::<Resolver>().is_err());
+    // A list item may itself be a comma list.
+    let r = from_toml("source = \"x-forwarded-for\"\ntrust = [\"10.0.0.0/8, private\"]").unwrap();
+    assert_eq!(r.to_string(), "x-forwarded-for; trust=10.0.0.0/8, private");
+    // A sequence is not a table of settings.
+    let err = from_json("[]").unwrap_err();
+    assert!(err.contains("table"), "{err}");
+}

@@ -1,0 +1,952 @@
+//! realip in a real web server: axum listening on 127.0.0.1, requests
+//! written byte by byte over TCP.
+//!
+//! The test client's socket address is `127.0.0.1:<ephemeral port>`, so a
+//! configuration that trusts `loopback` believes its headers and one that
+//! trusts `10.0.0.0/8` treats it as an untrusted client. Writing requests by
+//! hand lets a test repeat header lines and send bytes no HTTP client would.
+//!
+//! The last tests run the `httpbin` example binary that `cargo test` builds
+//! next to them (`target/<profile>/examples/httpbin`). `cargo test --test web`
+//! alone does not build examples: run `cargo test` or
+//! `cargo build --example httpbin` first.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::response::Json;
+use axum::routing::get;
+use axum::{Extension, Router};
+use realip::tower::{ClientIpLayer, DEFAULT_REJECTION_BODY, NO_PEER_BODY};
+use realip::{ClientIp, Peer, Resolution, Resolver};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+// ---------------------------------------------------------------------------
+// The server side: routes, and the two ways of serving them.
+
+/// `ClientIp` as text.
+async fn client_ip(client: ClientIp) -> String {
+    client.to_string()
+}
+
+/// `Option<ClientIp>` as text: the address, or `none`.
+async fn optional_client_ip(client: Option<ClientIp>) -> String {
+    client.map_or_else(|| "none".to_owned(), |c| c.to_string())
+}
+
+/// Everything a `Resolution` says.
+async fn resolution(r: Resolution) -> Json<Value> {
+    Json(json!({
+        "client": r.client().to_string(),
+        "port": r.port(),
+        "origin": r.origin().to_string(),
+        "trusted_proxies": r.trusted_proxies(),
+        "peer": r.peer().to_string(),
+    }))
+}
+
+/// `Option<Resolution>`: the client, or `none`.
+async fn optional_resolution(r: Option<Resolution>) -> String {
+    r.map_or_else(|| "none".to_owned(), |r| r.client().to_string())
+}
+
+/// The routes every test server offers, with no realip set-up.
+fn routes() -> Router {
+    Router::new()
+        .route("/ip", get(client_ip))
+        .route("/optional", get(optional_client_ip))
+        .route("/resolution", get(resolution))
+        .route("/optional-resolution", get(optional_resolution))
+}
+
+fn resolver(config: &str) -> Resolver {
+    config
+        .parse()
+        .unwrap_or_else(|e| panic!("{config:?} is a valid configuration: {e}"))
+}
+
+/// The two ways of giving the extractors a resolver.
+#[derive(Clone, Copy, Debug)]
+enum Setup {
+    /// `ClientIpLayer`: resolved once, before the handler.
+    Layer,
+    /// `Extension(resolver)` only: the extractor resolves.
+    Extension,
+}
+
+const SETUPS: [Setup; 2] = [Setup::Layer, Setup::Extension];
+
+fn app(setup: Setup, config: &str) -> Router {
+    let resolver = resolver(config);
+    match setup {
+        Setup::Layer => routes().layer(ClientIpLayer::new(resolver)),
+        Setup::Extension => routes().layer(Extension(resolver)),
+    }
+}
+
+/// Serves `app` on a fresh port, recording each connection's peer as
+/// axum's `ConnectInfo<SocketAddr>` (the documented set-up).
+async fn serve(app: Router) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("a bound address");
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("server");
+    });
+    addr
+}
+
+/// Serves `app` without `ConnectInfo`: a server misconfiguration.
+async fn serve_without_connect_info(app: Router) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("a bound address");
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service())
+            .await
+            .expect("server");
+    });
+    addr
+}
+
+// ---------------------------------------------------------------------------
+// The client side: raw HTTP/1.1 over TCP.
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    content_type: Option<String>,
+    body: String,
+    /// The client's own address: the peer the server saw.
+    client: SocketAddr,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("a JSON body, got {:?}: {e}", self.body))
+    }
+}
+
+/// A GET request for `path` with these header lines, in this order, and
+/// `Connection: close` so that the answer ends with the connection.
+fn request(path: &str, header_lines: &[&str]) -> Vec<u8> {
+    let mut head = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    for line in header_lines {
+        head.push_str(line);
+        head.push_str("\r\n");
+    }
+    head.push_str("\r\n");
+    head.into_bytes()
+}
+
+/// Sends `raw` as is and reads the whole answer.
+async fn exchange(addr: SocketAddr, raw: &[u8]) -> Reply {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let client = stream.local_addr().expect("a local address");
+    stream.write_all(raw).await.expect("send the request");
+    let mut answer = Vec::new();
+    // A guard against a hung test, not a timing assertion.
+    tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut answer))
+        .await
+        .expect("the server answers and closes the connection (Connection: close)")
+        .expect("read the answer");
+    parse_reply(&answer, client)
+}
+
+async fn get_path(addr: SocketAddr, path: &str, header_lines: &[&str]) -> Reply {
+    exchange(addr, &request(path, header_lines)).await
+}
+
+fn parse_reply(raw: &[u8], client: SocketAddr) -> Reply {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("a response head in {:?}", String::from_utf8_lossy(raw)));
+    let head = std::str::from_utf8(&raw[..split]).expect("an ASCII response head");
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().expect("a status line");
+    let mut parts = status_line.splitn(3, ' ');
+    assert_eq!(parts.next(), Some("HTTP/1.1"), "{status_line:?}");
+    let status = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a status code in {status_line:?}"));
+    let headers: Vec<(String, String)> = lines
+        .map(|line| {
+            let (name, value) = line.split_once(':').expect("a header line");
+            (name.trim().to_ascii_lowercase(), value.trim().to_owned())
+        })
+        .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let mut body = raw[split + 4..].to_vec();
+    if header("transfer-encoding").is_some_and(|te| te.eq_ignore_ascii_case("chunked")) {
+        body = dechunk(&body);
+    } else if let Some(length) = header("content-length") {
+        let length: usize = length.parse().expect("a numeric Content-Length");
+        assert_eq!(body.len(), length, "the body has its announced length");
+    }
+    Reply {
+        status,
+        content_type: header("content-type"),
+        body: String::from_utf8_lossy(&body).into_owned(),
+        client,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let end = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a chunk-size line");
+        let size = std::str::from_utf8(&data[..end]).expect("an ASCII chunk size");
+        let size = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16)
+            .expect("a hexadecimal chunk size");
+        data = &data[end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Rule 1: an untrusted peer is the client, whatever it writes.
+
+#[tokio::test]
+async fn headers_from_an_untrusted_peer_are_ignored() {
+    // The test client (127.0.0.1) is not in 10.0.0.0/8.
+    let table: &[(&str, &[&str])] = &[
+        (
+            "x-forwarded-for; trust=10.0.0.0/8",
+            &["X-Forwarded-For: 203.0.113.7"],
+        ),
+        (
+            "x-forwarded-for; trust=10.0.0.0/8",
+            &["X-Forwarded-For: 203.0.113.7, 10.0.0.2"],
+        ),
+        (
+            "x-forwarded-for; trust=10.0.0.0/8",
+            &["X-Forwarded-For: 203.0.113.7", "X-Forwarded-For: 10.0.0.9"],
+        ),
+        (
+            "forwarded; trust=10.0.0.0/8",
+            &["Forwarded: for=203.0.113.7"],
+        ),
+        ("x-real-ip; trust=10.0.0.0/8", &["X-Real-IP: 203.0.113.7"]),
+        (
+            "x-forwarded-for; hops=1; trust=10.0.0.0/8",
+            &["X-Forwarded-For: 203.0.113.7"],
+        ),
+        // Unreadable text from an untrusted peer is not even looked at.
+        (
+            "x-forwarded-for; trust=10.0.0.0/8",
+            &["X-Forwarded-For: unknown, not-an-address"],
+        ),
+        // The default reads the peer alone.
+        ("peer", &["X-Forwarded-For: 203.0.113.7"]),
+    ];
+    for setup in SETUPS {
+        for (config, lines) in table {
+            let addr = serve(app(setup, config)).await;
+            let reply = get_path(addr, "/ip", lines).await;
+            assert_eq!(
+                (reply.status, reply.body.as_str()),
+                (200, "127.0.0.1"),
+                "{setup:?} {config:?} {lines:?}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Trusted chains resolve; rules 2, 3, 6 over a real connection.
+
+#[tokio::test]
+async fn trusted_chains_resolve() {
+    let table: &[(&str, &[&str], &str)] = &[
+        (
+            "x-forwarded-for; trust=loopback",
+            &["X-Forwarded-For: 1.1.1.1, 203.0.113.7"],
+            "203.0.113.7",
+        ),
+        // Rule 3: every line, first line first. Reading only the last line
+        // gives 10.0.0.2 (all trusted), only the first 198.51.100.9, and the
+        // lines in reverse order 198.51.100.9.
+        (
+            "x-forwarded-for; trust=loopback, 10.0.0.0/8",
+            &[
+                "X-Forwarded-For: 198.51.100.9",
+                "X-Forwarded-For: 203.0.113.7",
+                "X-Forwarded-For: 10.0.0.2",
+            ],
+            "203.0.113.7",
+        ),
+        // Empty list elements are not hops.
+        (
+            "x-forwarded-for; trust=loopback, 10.0.0.0/8",
+            &["X-Forwarded-For: 203.0.113.7,, 10.0.0.2,"],
+            "203.0.113.7",
+        ),
+        // Header names are case-insensitive on the wire.
+        (
+            "x-forwarded-for; trust=loopback",
+            &["x-FORWARDED-for: 203.0.113.7"],
+            "203.0.113.7",
+        ),
+        (
+            "x-forwarded-for; trust=loopback",
+            &["X-Forwarded-For: [2001:db8::7]:4711"],
+            "2001:db8::7",
+        ),
+        (
+            "forwarded; trust=loopback",
+            &["Forwarded: for=192.0.2.60;proto=http, for=\"[2001:db8::7]:4711\""],
+            "2001:db8::7",
+        ),
+        (
+            "forwarded; trust=loopback, 10.0.0.0/8",
+            &[
+                "Forwarded: for=198.51.100.9",
+                "Forwarded: for=203.0.113.7;by=10.0.0.1, FOR=10.0.0.2",
+            ],
+            "203.0.113.7",
+        ),
+        (
+            "x-real-ip; trust=loopback",
+            &["X-Real-IP: 203.0.113.9"],
+            "203.0.113.9",
+        ),
+        // A single-address header on several lines: the last line.
+        (
+            "x-real-ip; trust=loopback",
+            &["X-Real-IP: 198.51.100.9", "X-Real-IP: 203.0.113.9"],
+            "203.0.113.9",
+        ),
+        (
+            "list:x-custom-chain; trust=loopback",
+            &["X-Custom-Chain: 203.0.113.7"],
+            "203.0.113.7",
+        ),
+        // Rule 6: the two nearest proxies are the peer and the rightmost hop.
+        (
+            "x-forwarded-for; hops=2; trust=loopback",
+            &["X-Forwarded-For: 198.51.100.1, 203.0.113.7, 10.9.9.9"],
+            "203.0.113.7",
+        ),
+        // Rule 2: no fallback. The configured header is absent, so the
+        // trusted peer is the only hop there is.
+        (
+            "x-forwarded-for; trust=loopback",
+            &["X-Real-IP: 203.0.113.9", "Forwarded: for=203.0.113.9"],
+            "127.0.0.1",
+        ),
+        (
+            "x-real-ip; trust=loopback",
+            &["X-Forwarded-For: 203.0.113.9"],
+            "127.0.0.1",
+        ),
+    ];
+    for setup in SETUPS {
+        for (config, lines, expected) in table {
+            let addr = serve(app(setup, config)).await;
+            let reply = get_path(addr, "/ip", lines).await;
+            assert_eq!(
+                (reply.status, reply.body.as_str()),
+                (200, *expected),
+                "{setup:?} {config:?} {lines:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_peer_extension_takes_precedence_over_connect_info() {
+    // What a PROXY-protocol listener does: record the original source as a
+    // realip::Peer. Here it claims a gateway in 10.0.0.0/8, which the
+    // configuration trusts, while the socket (127.0.0.1) is not trusted.
+    let gateway: SocketAddr = "10.0.0.3:41000".parse().unwrap();
+    let insert_peer = tower::util::MapRequestLayer::new(move |mut request: Request| {
+        request.extensions_mut().insert(Peer::from(gateway));
+        request
+    });
+    let config = "x-forwarded-for; trust=10.0.0.0/8";
+    let lines = ["X-Forwarded-For: 203.0.113.7"];
+    for setup in SETUPS {
+        let addr = serve(app(setup, config).layer(insert_peer.clone())).await;
+        let reply = get_path(addr, "/resolution", &lines).await;
+        assert_eq!(reply.status, 200, "{setup:?}: {}", reply.body);
+        let v = reply.json();
+        assert_eq!(v["client"], "203.0.113.7", "{setup:?}");
+        assert_eq!(v["peer"], "10.0.0.3:41000", "{setup:?}");
+
+        // Without the extension, the same request comes from an untrusted
+        // peer.
+        let addr = serve(app(setup, config)).await;
+        let reply = get_path(addr, "/ip", &lines).await;
+        assert_eq!(reply.body, "127.0.0.1", "{setup:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_proxy_protocol_peer_is_the_client_when_untrusted() {
+    // A PROXY-protocol listener records the balancer's header as
+    // Peer::Proxied: its source is the peer for rule 1.
+    let sender: SocketAddr = "10.1.0.9:5000".parse().unwrap();
+    let insert_peer = tower::util::MapRequestLayer::new(move |mut request: Request| {
+        request.extensions_mut().insert(Peer::Proxied {
+            ip: "198.51.100.20".parse().unwrap(),
+            port: Some(61000),
+            sender,
+        });
+        request
+    });
+    for setup in SETUPS {
+        for config in ["peer", "x-forwarded-for; trust=10.0.0.0/8"] {
+            let app = app(setup, config).layer(insert_peer.clone());
+            let addr = serve(app).await;
+            let reply = get_path(addr, "/resolution", &["X-Forwarded-For: 203.0.113.7"]).await;
+            assert_eq!(reply.status, 200, "{setup:?} {config:?}: {}", reply.body);
+            let v = reply.json();
+            assert_eq!(v["client"], "198.51.100.20", "{setup:?} {config:?}");
+            assert_eq!(v["port"], 61000, "{setup:?} {config:?}");
+            assert_eq!(v["origin"], "proxy-protocol", "{setup:?} {config:?}");
+            assert_eq!(v["trusted_proxies"], 0, "{setup:?} {config:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_layer_answer_wins_over_an_extension_resolver() {
+    // Both installed, configured differently: the extractor uses what the
+    // layer resolved rather than resolving again.
+    let app = routes()
+        .layer(ClientIpLayer::new(resolver(
+            "x-forwarded-for; trust=loopback",
+        )))
+        .layer(Extension(Resolver::default()));
+    let addr = serve(app).await;
+    let reply = get_path(addr, "/ip", &["X-Forwarded-For: 203.0.113.7"]).await;
+    assert_eq!((reply.status, reply.body.as_str()), (200, "203.0.113.7"));
+}
+
+// ---------------------------------------------------------------------------
+// Server misconfiguration: 500, with a message that says what to add.
+
+#[tokio::test]
+async fn no_resolver_is_a_500_that_names_the_layer() {
+    let addr = serve(routes()).await;
+    for path in ["/ip", "/optional", "/resolution", "/optional-resolution"] {
+        let reply = get_path(addr, path, &["X-Forwarded-For: 203.0.113.7"]).await;
+        assert_eq!(reply.status, 500, "{path}: {}", reply.body);
+        assert!(
+            reply.body.contains("ClientIpLayer") && reply.body.contains("Extension(resolver)"),
+            "{path}: {:?}",
+            reply.body
+        );
+        assert!(!reply.body.contains("203.0.113.7"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn no_connect_info_is_a_500_that_names_the_fix() {
+    for setup in SETUPS {
+        let addr = serve_without_connect_info(app(setup, "x-forwarded-for; trust=loopback")).await;
+        for path in ["/ip", "/optional", "/resolution", "/optional-resolution"] {
+            let reply = get_path(addr, path, &["X-Forwarded-For: 203.0.113.7"]).await;
+            assert_eq!(reply.status, 500, "{setup:?} {path}: {}", reply.body);
+            assert!(
+                reply
+                    .body
+                    .contains("into_make_service_with_connect_info::<SocketAddr>()"),
+                "{setup:?} {path}: {:?}",
+                reply.body
+            );
+        }
+    }
+    // The default resolver reads nothing but the peer, and still needs it.
+    let addr = serve_without_connect_info(app(Setup::Layer, "peer")).await;
+    let reply = get_path(addr, "/ip", &[]).await;
+    assert_eq!(reply.status, 500, "{}", reply.body);
+}
+
+// ---------------------------------------------------------------------------
+// Unresolvable chains: 400, with a short message that echoes nothing.
+
+/// Values that cannot be resolved, each carrying the marker `EVIL` where it
+/// could be echoed.
+const HOSTILE_XFF: &[&str] = &[
+    "X-Forwarded-For: unknown",
+    "X-Forwarded-For: 203.0.113.7, unknown",
+    "X-Forwarded-For: EVIL<script>alert(1)</script>",
+    "X-Forwarded-For: 203.0.113.7, EVIL-not-an-address",
+    "X-Forwarded-For: _EVIL",
+    "X-Forwarded-For: 999.1.1.1, EVIL",
+    "X-Forwarded-For: 010.0.0.1",
+    "X-Forwarded-For: [2001:db8::1]:99999",
+    "X-Forwarded-For: [fe80::1%EVIL]",
+    "X-Forwarded-For: 0.0.0.0",
+    "X-Forwarded-For: ,,,",
+];
+
+#[tokio::test]
+async fn unresolvable_chains_are_a_400_that_echoes_nothing() {
+    let cases: Vec<(&str, Vec<u8>)> = HOSTILE_XFF
+        .iter()
+        .map(|line| ("x-forwarded-for; trust=loopback", request("/ip", &[line])))
+        .chain(
+            [
+                "Forwarded: for=EVIL",
+                "Forwarded: for=\"EVIL",
+                "Forwarded: for=_EVIL",
+                "Forwarded: for=unknown",
+                "Forwarded: for=203.0.113.7;for=EVIL",
+                "Forwarded: proto=EVIL",
+            ]
+            .into_iter()
+            .map(|line| ("forwarded; trust=loopback", request("/ip", &[line]))),
+        )
+        .chain([
+            (
+                "x-real-ip; trust=loopback",
+                request("/ip", &["X-Real-IP: 203.0.113.7, EVIL"]),
+            ),
+            // A long hostile header costs a short answer.
+            (
+                "x-forwarded-for; trust=loopback",
+                request(
+                    "/ip",
+                    &[&format!("X-Forwarded-For: {}", "EVIL".repeat(2000))],
+                ),
+            ),
+            // Bytes beyond ASCII (obs-text), which HTTP/1.1 lets through.
+            ("x-forwarded-for; trust=loopback", {
+                let mut raw = request("/ip", &[]);
+                raw.truncate(raw.len() - 2);
+                raw.extend_from_slice(b"X-Forwarded-For: EVIL\xff\xfe203.0.113.7\r\n\r\n");
+                raw
+            }),
+            // Rule 6: a chain shorter than the count.
+            (
+                "x-forwarded-for; hops=3; trust=loopback",
+                request("/ip", &["X-Forwarded-For: 203.0.113.7"]),
+            ),
+            // Rule 7: too many hops.
+            (
+                "x-forwarded-for; trust=loopback, 10.0.0.0/8; max-hops=2",
+                request("/ip", &["X-Forwarded-For: 203.0.113.7, 10.0.0.1, 10.0.0.2"]),
+            ),
+            (
+                "x-forwarded-for; trust=loopback, 10.0.0.0/8; all-trusted=error",
+                request("/ip", &["X-Forwarded-For: 10.0.0.1"]),
+            ),
+        ])
+        .collect();
+    for setup in SETUPS {
+        for (config, raw) in &cases {
+            let addr = serve(app(setup, config)).await;
+            let shown = String::from_utf8_lossy(raw);
+            let reply = exchange(addr, raw).await;
+            assert_eq!(
+                reply.status, 400,
+                "{setup:?} {config:?} {shown:?}: {}",
+                reply.body
+            );
+            assert!(
+                reply
+                    .body
+                    .starts_with("could not determine the client address"),
+                "{setup:?} {shown:?}: {:?}",
+                reply.body
+            );
+            assert!(
+                reply.body.len() <= 120,
+                "{setup:?} {shown:?}: a short message, got {} bytes",
+                reply.body.len()
+            );
+            for echoed in [
+                "EVIL",
+                "script",
+                "203.0.113.7",
+                "010.0.0.1",
+                "99999",
+                "\u{fffd}",
+            ] {
+                assert!(
+                    !reply.body.contains(echoed),
+                    "{setup:?} {shown:?}: the answer echoes {echoed:?}: {:?}",
+                    reply.body
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_rejection_names_the_kind_of_problem() {
+    let table = [
+        ("X-Forwarded-For: unknown", "unknown_hop"),
+        ("X-Forwarded-For: 203.0.113.7, nonsense", "malformed_hop"),
+        ("X-Forwarded-For: _hidden", "obfuscated_hop"),
+        ("X-Forwarded-For: ,", "empty_header"),
+    ];
+    for setup in SETUPS {
+        let addr = serve(app(setup, "x-forwarded-for; trust=loopback")).await;
+        for (line, kind) in table {
+            let reply = get_path(addr, "/ip", &[line]).await;
+            assert_eq!(reply.status, 400, "{setup:?} {line:?}");
+            assert!(
+                reply.body.contains(kind),
+                "{setup:?} {line:?}: {:?} does not name {kind}",
+                reply.body
+            );
+            assert_eq!(
+                reply.content_type.as_deref(),
+                Some("text/plain; charset=utf-8"),
+                "{setup:?} {line:?}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Optional extractors: None for the request's fault, 500 for the server's.
+
+#[tokio::test]
+async fn option_is_none_only_for_unresolvable_requests() {
+    for setup in SETUPS {
+        let addr = serve(app(setup, "x-forwarded-for; trust=loopback")).await;
+        for path in ["/optional", "/optional-resolution"] {
+            for line in HOSTILE_XFF {
+                let reply = get_path(addr, path, &[line]).await;
+                assert_eq!(
+                    (reply.status, reply.body.as_str()),
+                    (200, "none"),
+                    "{setup:?} {path} {line:?}"
+                );
+            }
+            let reply = get_path(addr, path, &["X-Forwarded-For: 203.0.113.7"]).await;
+            assert_eq!(
+                (reply.status, reply.body.as_str()),
+                (200, "203.0.113.7"),
+                "{setup:?} {path}"
+            );
+        }
+    }
+    // Misconfiguration is never None (see also the two 500 tests above).
+    let addr = serve(routes()).await;
+    assert_eq!(get_path(addr, "/optional", &[]).await.status, 500);
+    let addr = serve_without_connect_info(app(Setup::Layer, "peer")).await;
+    assert_eq!(get_path(addr, "/optional", &[]).await.status, 500);
+}
+
+// ---------------------------------------------------------------------------
+// The Resolution extractor.
+
+#[tokio::test]
+async fn resolution_exposes_port_origin_and_trusted_proxies() {
+    for setup in SETUPS {
+        // The peer itself: its port is the test client's own.
+        let addr = serve(app(setup, "peer")).await;
+        let reply = get_path(addr, "/resolution", &["X-Forwarded-For: 203.0.113.7"]).await;
+        assert_eq!(reply.status, 200, "{setup:?}: {}", reply.body);
+        assert_eq!(
+            reply.json(),
+            json!({
+                "client": "127.0.0.1",
+                "port": reply.client.port(),
+                "origin": "peer",
+                "trusted_proxies": 0,
+                "peer": reply.client.to_string(),
+            }),
+            "{setup:?}"
+        );
+
+        let addr = serve(app(setup, "x-forwarded-for; trust=loopback, 10.0.0.0/8")).await;
+        let reply = get_path(
+            addr,
+            "/resolution",
+            &["X-Forwarded-For: 1.1.1.1, 203.0.113.7:4711, 10.0.0.2"],
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{setup:?}: {}", reply.body);
+        assert_eq!(
+            reply.json(),
+            json!({
+                "client": "203.0.113.7",
+                "port": 4711,
+                "origin": "x-forwarded-for[1 from the right]",
+                "trusted_proxies": 2,
+                "peer": reply.client.to_string(),
+            }),
+            "{setup:?}"
+        );
+
+        let addr = serve(app(setup, "forwarded; trust=loopback")).await;
+        let reply = get_path(
+            addr,
+            "/resolution",
+            &["Forwarded: for=\"[2001:db8::7]:8443\";proto=https"],
+        )
+        .await;
+        let v = reply.json();
+        assert_eq!(v["client"], "2001:db8::7", "{setup:?}");
+        assert_eq!(v["port"], 8443, "{setup:?}");
+        assert_eq!(v["origin"], "forwarded[0 from the right]", "{setup:?}");
+        assert_eq!(v["trusted_proxies"], 1, "{setup:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The layer's own rejection: the handler is never reached.
+
+/// A router whose one handler counts its calls.
+fn counted(layer: ClientIpLayer) -> (Router, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&hits);
+    let handler = move |client: Option<ClientIp>| {
+        let counter = Arc::clone(&counter);
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            client.map_or_else(|| "none".to_owned(), |c| c.to_string())
+        }
+    };
+    (Router::new().route("/ip", get(handler)).layer(layer), hits)
+}
+
+#[tokio::test]
+async fn reject_unresolvable_answers_without_the_handler() {
+    let layer =
+        ClientIpLayer::new(resolver("x-forwarded-for; trust=loopback")).reject_unresolvable();
+    let (app, hits) = counted(layer);
+    let addr = serve(app).await;
+    for line in HOSTILE_XFF {
+        let reply = get_path(addr, "/ip", &[line]).await;
+        assert_eq!(
+            (reply.status, reply.body.as_str()),
+            (400, DEFAULT_REJECTION_BODY),
+            "{line:?}"
+        );
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the handler was reached");
+    let reply = get_path(addr, "/ip", &["X-Forwarded-For: 203.0.113.7"]).await;
+    assert_eq!((reply.status, reply.body.as_str()), (200, "203.0.113.7"));
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn reject_with_answers_with_its_status_and_body() {
+    let layer = ClientIpLayer::new(resolver("x-forwarded-for; trust=loopback"))
+        .reject_with(StatusCode::FORBIDDEN, "nope");
+    let (app, hits) = counted(layer);
+    let addr = serve(app).await;
+    let reply = get_path(addr, "/ip", &["X-Forwarded-For: 10.0.0.1, EVIL"]).await;
+    assert_eq!((reply.status, reply.body.as_str()), (403, "nope"));
+    let reply = get_path(addr, "/ip", &["X-Forwarded-For: unknown"]).await;
+    assert_eq!((reply.status, reply.body.as_str()), (403, "nope"));
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the handler was reached");
+    let reply = get_path(addr, "/ip", &["X-Forwarded-For: 203.0.113.7"]).await;
+    assert_eq!((reply.status, reply.body.as_str()), (200, "203.0.113.7"));
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn without_a_reject_policy_the_handler_decides() {
+    let (app, hits) = counted(ClientIpLayer::new(resolver(
+        "x-forwarded-for; trust=loopback",
+    )));
+    let addr = serve(app).await;
+    let reply = get_path(addr, "/ip", &["X-Forwarded-For: unknown"]).await;
+    assert_eq!((reply.status, reply.body.as_str()), (200, "none"));
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn the_reject_policy_answers_a_missing_peer_with_500() {
+    for layer in [
+        ClientIpLayer::new(resolver("x-forwarded-for; trust=loopback")).reject_unresolvable(),
+        ClientIpLayer::new(resolver("peer")).reject_with(StatusCode::FORBIDDEN, "nope"),
+    ] {
+        let (app, hits) = counted(layer);
+        let addr = serve_without_connect_info(app).await;
+        let reply = get_path(addr, "/ip", &["X-Forwarded-For: 203.0.113.7"]).await;
+        assert_eq!((reply.status, reply.body.as_str()), (500, NO_PEER_BODY));
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "the handler was reached");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The httpbin example, end to end.
+
+fn example_binary(name: &str) -> PathBuf {
+    // This test runs from target/<profile>/deps; examples are built in
+    // target/<profile>/examples.
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test binary lives in target/<profile>/deps");
+    let path = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo test` (which builds examples) or `cargo build --example {name}`",
+        path.display()
+    );
+    path
+}
+
+/// A running httpbin example, killed when dropped.
+struct Httpbin {
+    child: Child,
+    addr: SocketAddr,
+    /// Kept open so that the example never writes to a closed pipe.
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl Httpbin {
+    /// Starts the example on a free port with `REALIP` set to `config`
+    /// (or unset), and waits for its "listening on" line.
+    fn start(config: Option<&str>) -> Self {
+        let mut command = Command::new(example_binary("httpbin"));
+        command
+            .args(["--listen", "127.0.0.1:0"])
+            .env_remove("PORT")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        match config {
+            Some(text) => command.env("REALIP", text),
+            None => command.env_remove("REALIP"),
+        };
+        let mut child = command.spawn().expect("the httpbin example starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("a piped stdout"));
+        let mut line = String::new();
+        let read = stdout.read_line(&mut line);
+        let addr = read.ok().and_then(|_| {
+            line.split("listening on http://")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse::<SocketAddr>()
+                .ok()
+        });
+        let Some(addr) = addr else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no \"listening on http://ADDR\" line from httpbin, got {line:?}");
+        };
+        Self {
+            child,
+            addr,
+            _stdout: stdout,
+        }
+    }
+}
+
+impl Drop for Httpbin {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn httpbin_ip_answers_like_httpbin() {
+    let server = Httpbin::start(None);
+    assert!(server.addr.ip().is_loopback());
+    // A forged header changes nothing under the default configuration.
+    for lines in [&[][..], &["X-Forwarded-For: 203.0.113.7"][..]] {
+        let reply = get_path(server.addr, "/ip", lines).await;
+        assert_eq!(reply.status, 200, "{lines:?}");
+        assert_eq!(reply.body, r#"{"origin":"127.0.0.1"}"#, "{lines:?}");
+        assert_eq!(reply.content_type.as_deref(), Some("application/json"));
+    }
+}
+
+#[tokio::test]
+async fn httpbin_explain_and_headers() {
+    let server = Httpbin::start(None);
+    let reply = get_path(server.addr, "/ip/explain", &[]).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let v = reply.json();
+    assert_eq!(v["client"], "127.0.0.1");
+    assert_eq!(v["source"], "peer");
+    assert_eq!(v["configuration"], "peer");
+    assert_eq!(v["peer"], reply.client.to_string());
+
+    let reply = get_path(
+        server.addr,
+        "/headers",
+        &[
+            "X-Realip-Test: hello-42",
+            "X-Repeated: one",
+            "X-Repeated: two",
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let v = reply.json();
+    assert_eq!(v["headers"]["x-realip-test"], "hello-42", "{v}");
+    assert_eq!(v["headers"]["x-repeated"], "one, two", "{v}");
+    assert_eq!(v["headers"]["host"], "127.0.0.1", "{v}");
+}
+
+#[tokio::test]
+async fn httpbin_reads_its_configuration_from_realip() {
+    let server = Httpbin::start(Some("x-forwarded-for; trust=loopback"));
+    let reply = get_path(
+        server.addr,
+        "/ip",
+        &["X-Forwarded-For: 1.1.1.1, 203.0.113.7"],
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (200, r#"{"origin":"203.0.113.7"}"#)
+    );
+
+    let reply = get_path(
+        server.addr,
+        "/ip/explain",
+        &["X-Forwarded-For: 203.0.113.7"],
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let v = reply.json();
+    assert_eq!(v["client"], "203.0.113.7");
+    assert_eq!(v["source"], "x-forwarded-for");
+    assert_eq!(v["trusted_proxies"], 1);
+    assert_eq!(v["configuration"], "x-forwarded-for; trust=loopback");
+
+    // An unresolvable chain: /ip refuses without echoing, /ip/explain says why.
+    let reply = get_path(server.addr, "/ip", &["X-Forwarded-For: EVIL"]).await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(!reply.body.contains("EVIL"), "{:?}", reply.body);
+    let reply = get_path(server.addr, "/ip/explain", &["X-Forwarded-For: unknown"]).await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    let v = reply.json();
+    assert_eq!(v["error"]["kind"], "unknown_hop", "{v}");
+    assert!(v.get("client").is_none(), "{v}");
+}
