@@ -1,0 +1,362 @@
+//! `Resolver::resolve` never touches the heap: not to resolve, not to fail,
+//! and not when the `Resolution` it returns is dropped.
+//!
+//! A counting global allocator wraps the system one. Counting is per thread
+//! and only between `start` and `stop`, so the test harness's own threads
+//! (and other tests running in parallel) cannot add to a count. Every
+//! resolver, header map and peer is built before counting starts, and each
+//! case checks outside the counted region that it takes the path its name
+//! promises.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::hint::black_box;
+use std::net::SocketAddr;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use realip::{Error, Origin, ProxySet, Resolution, Resolver};
+
+struct Counting;
+
+thread_local! {
+    /// Whether this thread is inside a counted region.
+    static ACTIVE: Cell<bool> = const { Cell::new(false) };
+    /// Allocations, reallocations and frees seen while active.
+    static EVENTS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn record() {
+    // `try_with`: the allocator also runs while thread-locals are torn down.
+    let _ = ACTIVE.try_with(|active| {
+        if active.get() {
+            let _ = EVENTS.try_with(|n| n.set(n.get() + 1));
+        }
+    });
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// bookkeeping touches only `const`-initialised thread-locals, which never
+// allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        record();
+        // SAFETY: the caller's contract is passed on unchanged.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        record();
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        record();
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        record();
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// How many heap events (allocations, reallocations, frees) `f` causes on
+/// this thread.
+fn heap_events(f: impl FnOnce()) -> usize {
+    EVENTS.with(|n| n.set(0));
+    ACTIVE.with(|a| a.set(true));
+    f();
+    ACTIVE.with(|a| a.set(false));
+    EVENTS.with(Cell::get)
+}
+
+/// Resolves a few times inside a counted region, dropping every result
+/// there too, and returns the last result (resolved again, uncounted).
+fn assert_no_heap(
+    case: &str,
+    resolver: &Resolver,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<Resolution, Error> {
+    let events = heap_events(|| {
+        for _ in 0..4 {
+            let result = resolver.resolve(black_box(peer), black_box(headers));
+            drop(black_box(result));
+        }
+    });
+    assert_eq!(events, 0, "{case}: resolve used the heap {events} times");
+    resolver.resolve(peer, headers)
+}
+
+/// The five trusted ranges of a typical private deployment.
+fn trusted() -> ProxySet {
+    "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7"
+        .parse()
+        .unwrap()
+}
+
+fn gateway() -> SocketAddr {
+    "10.0.0.3:41000".parse().unwrap()
+}
+
+fn headers(name: HeaderName, lines: &[&str]) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        headers.append(name.clone(), HeaderValue::from_str(line).unwrap());
+    }
+    headers
+}
+
+fn client(result: &Result<Resolution, Error>) -> String {
+    result.as_ref().unwrap().client().to_string()
+}
+
+#[test]
+fn the_counter_sees_this_thread_only() {
+    let events = heap_events(|| drop(black_box(vec![1u8; 16])));
+    assert_eq!(events, 2, "one allocation and one free");
+    let other = std::thread::spawn(|| drop(black_box(vec![1u8; 16])));
+    let events = heap_events(|| {});
+    other.join().unwrap();
+    assert_eq!(events, 0);
+}
+
+/// The two reasons a resolution could allocate are visible to the counter:
+/// an explanation allocates, and so does the first clone of a header name
+/// made at run time (which `ResolverBuilder::build` takes for this reason).
+#[test]
+fn the_counter_sees_what_would_allocate() {
+    let resolver = Resolver::builder()
+        .x_forwarded_for()
+        .trusted_proxies(trusted())
+        .build()
+        .unwrap();
+    let headers = headers(HeaderName::from_static("x-forwarded-for"), &["203.0.113.7"]);
+    assert!(heap_events(|| drop(black_box(resolver.explain(gateway(), &headers)))) > 0);
+
+    let name = HeaderName::from_bytes(b"x-client-chain").unwrap();
+    assert!(heap_events(|| drop(black_box(name.clone()))) > 0);
+    assert_eq!(heap_events(|| drop(black_box(name.clone()))), 0);
+}
+
+#[test]
+fn x_forwarded_for_three_hops() {
+    let resolver = Resolver::builder()
+        .x_forwarded_for()
+        .trusted_proxies(trusted())
+        .build()
+        .unwrap();
+    let headers = headers(
+        HeaderName::from_static("x-forwarded-for"),
+        &["203.0.113.7, 10.1.2.3", "[fd00::1]:8080"],
+    );
+    let result = assert_no_heap("x-forwarded-for", &resolver, gateway(), &headers);
+    assert_eq!(client(&result), "203.0.113.7");
+    assert_eq!(result.unwrap().trusted_proxies(), 3);
+}
+
+#[test]
+fn forwarded_three_elements() {
+    let resolver = Resolver::builder()
+        .forwarded()
+        .trusted_proxies(trusted())
+        .build()
+        .unwrap();
+    let headers = headers(
+        http::header::FORWARDED,
+        &[
+            r#"for="[2001:db8:cafe::17]:4711";proto=https, for="\[fd00::2\]";by=_gw"#,
+            "For=10.0.0.2",
+        ],
+    );
+    let result = assert_no_heap("forwarded", &resolver, gateway(), &headers);
+    assert_eq!(client(&result), "2001:db8:cafe::17");
+    assert_eq!(result.unwrap().port(), Some(4711));
+}
+
+#[test]
+fn x_real_ip() {
+    let resolver = Resolver::builder()
+        .source(realip::Source::x_real_ip())
+        .trusted_proxies(trusted())
+        .build()
+        .unwrap();
+    let headers = headers(HeaderName::from_static("x-real-ip"), &["203.0.113.7"]);
+    let result = assert_no_heap("x-real-ip", &resolver, gateway(), &headers);
+    assert_eq!(client(&result), "203.0.113.7");
+}
+
+/// A header named in configuration is made at run time: its name is
+/// reference-counted bytes, cloned into every `Resolution` and dropped with
+/// it. Neither may allocate or free.
+#[test]
+fn list_header_named_at_run_time() {
+    let configured = HeaderName::from_bytes(b"X-Client-Chain").unwrap();
+    let resolver = Resolver::builder()
+        .list_header(configured)
+        .trusted_proxies(trusted())
+        .build()
+        .unwrap();
+    // The request's header name is a separate run-time value, as a server
+    // would parse it.
+    let headers = headers(
+        HeaderName::from_bytes(b"x-client-chain").unwrap(),
+        &["198.51.100.1, 203.0.113.7, 10.0.0.9"],
+    );
+    let result = assert_no_heap("list header", &resolver, gateway(), &headers);
+    assert_eq!(client(&result), "203.0.113.7");
+    assert!(
+        matches!(result.unwrap().origin(), Origin::Header { index: 1, name } if name == "x-client-chain")
+    );
+}
+
+#[test]
+fn single_header_named_at_run_time() {
+    let resolver = Resolver::builder()
+        .single_header(HeaderName::from_bytes(b"cloudfront-viewer-address").unwrap())
+        .trusted_proxies(trusted())
+        .build()
+        .unwrap();
+    let headers = headers(
+        HeaderName::from_bytes(b"cloudfront-viewer-address").unwrap(),
+        &["2001:db8::1:52384"],
+    );
+    let result = assert_no_heap("cloudfront", &resolver, gateway(), &headers);
+    assert_eq!(client(&result), "2001:db8::1");
+}
+
+#[test]
+fn errors() {
+    let xff = Resolver::builder()
+        .x_forwarded_for()
+        .trusted_proxies(trusted())
+        .build()
+        .unwrap();
+    let name = HeaderName::from_static("x-forwarded-for");
+    let table: &[(&str, Error)] = &[
+        (
+            "evil, 10.0.0.2",
+            Error::MalformedHop {
+                index: 1,
+                reason: realip::addr::HopError::InvalidAddress,
+            },
+        ),
+        ("unknown, 10.0.0.2", Error::UnknownHop { index: 1 }),
+        (", ,", Error::EmptyHeader),
+    ];
+    for (line, expected) in table {
+        let headers = headers(name.clone(), &[line]);
+        let result = assert_no_heap(line, &xff, gateway(), &headers);
+        assert_eq!(result.unwrap_err(), *expected, "{line}");
+    }
+
+    let forwarded = Resolver::builder()
+        .forwarded()
+        .trusted_proxies(trusted())
+        .build()
+        .unwrap();
+    let headers = headers(http::header::FORWARDED, &[r#"for="evil, for=10.0.0.2;by"#]);
+    let result = assert_no_heap("malformed element", &forwarded, gateway(), &headers);
+    assert!(matches!(
+        result,
+        Err(Error::MalformedElement { index: 0, .. })
+    ));
+}
+
+/// A 60 KB `X-Forwarded-For` of trusted hops only: walked to its bound
+/// (an error), and walked to its end (the leftmost hop) with the largest
+/// bound and long hops.
+#[test]
+fn sixty_kilobytes_all_trusted() {
+    let name = HeaderName::from_static("x-forwarded-for");
+    let short = "10.0.0.1, ".repeat(6_000);
+    let headers_short = headers(name.clone(), &[short.trim_end_matches(", ")]);
+    assert!(short.len() >= 60_000);
+    let bounded = Resolver::builder()
+        .x_forwarded_for()
+        .trusted_proxies(trusted())
+        .build()
+        .unwrap();
+    let result = assert_no_heap("60 KB, default bound", &bounded, gateway(), &headers_short);
+    assert_eq!(result.unwrap_err(), Error::TooManyHops { limit: 32 });
+
+    let long: Vec<String> = (0..realip::resolver::MAX_HOPS_LIMIT)
+        .map(|i| format!("[fd00:0000:0000:0000:0000:0000:0000:{i:04x}]:65535"))
+        .collect();
+    let long = long.join(",            ");
+    assert!(long.len() >= 60_000, "{}", long.len());
+    let headers_long = headers(name, &[&long]);
+    let unbounded = Resolver::builder()
+        .x_forwarded_for()
+        .trusted_proxies(trusted())
+        .max_hops(realip::resolver::MAX_HOPS_LIMIT)
+        .build()
+        .unwrap();
+    let result = assert_no_heap("60 KB, walked", &unbounded, gateway(), &headers_long);
+    let result = result.unwrap();
+    assert_eq!(result.client().to_string(), "fd00::");
+    assert_eq!(result.trusted_proxies(), realip::resolver::MAX_HOPS_LIMIT);
+}
+
+#[test]
+fn hop_count() {
+    let xff = Resolver::builder()
+        .x_forwarded_for()
+        .trusted_hops(3, trusted())
+        .build()
+        .unwrap();
+    let headers_xff = headers(
+        HeaderName::from_static("x-forwarded-for"),
+        &["1.1.1.1, 203.0.113.7, 35.191.0.1, 10.0.0.2"],
+    );
+    let result = assert_no_heap("hop count", &xff, gateway(), &headers_xff);
+    assert_eq!(client(&result), "203.0.113.7");
+
+    let forwarded = Resolver::builder()
+        .forwarded()
+        .trusted_hops_from_any_peer(2)
+        .build()
+        .unwrap();
+    let headers_fwd = headers(
+        http::header::FORWARDED,
+        &["for=198.51.100.9, for=203.0.113.7, for=10.0.0.2"],
+    );
+    let peer: SocketAddr = "192.0.2.1:443".parse().unwrap();
+    let result = assert_no_heap("hop count, any peer", &forwarded, peer, &headers_fwd);
+    assert_eq!(client(&result), "203.0.113.7");
+
+    let short = assert_no_heap(
+        "chain too short",
+        &xff,
+        gateway(),
+        &headers(HeaderName::from_static("x-forwarded-for"), &["10.0.0.2"]),
+    );
+    assert_eq!(
+        short.unwrap_err(),
+        Error::ChainTooShort {
+            needed: 3,
+            found: 1
+        }
+    );
+}
+
+#[test]
+fn untrusted_peer_and_peer_only() {
+    let xff = Resolver::builder()
+        .x_forwarded_for()
+        .trusted_proxies(trusted())
+        .build()
+        .unwrap();
+    let headers = headers(HeaderName::from_static("x-forwarded-for"), &["1.2.3.4"]);
+    let attacker: SocketAddr = "198.51.100.66:5555".parse().unwrap();
+    let result = assert_no_heap("untrusted peer", &xff, attacker, &headers);
+    assert_eq!(client(&result), "198.51.100.66");
+    let result = assert_no_heap("peer only", &Resolver::default(), attacker, &headers);
+    assert_eq!(client(&result), "198.51.100.66");
+}
