@@ -13,7 +13,7 @@
 //! and sends each scenario's request through it with curl, checking the
 //! `origin` the `httpbin` example answers, the diagnostics of its
 //! `/ip/explain`, and that a client forging every forwarding header changes
-//! nothing. `docs/e2e.md` draws each deployment.
+//! nothing. README.md (Deployments, reproduced) draws each deployment.
 //!
 //! `nginx_differential` sends random forwarding chains through a real nginx
 //! (`set_real_ip_from`, `real_ip_header X-Forwarded-For`,
@@ -1177,7 +1177,7 @@ fn deployments() {
     ));
     if spoofed != FORGED {
         failures.push(format!(
-            "the bypass caveat no longer holds: origin {spoofed}; update docs/e2e.md"
+            "the bypass caveat no longer holds: origin {spoofed}; update README.md"
         ));
     }
 
@@ -1548,7 +1548,7 @@ fn ask_realip(trust: &[String], peer: SocketAddr, lines: &[String]) -> Result<Ip
 /// The set the documented differences are measured with.
 const TABLE_TRUST: [&str; 4] = ["127.0.0.1", "::1", "10.0.0.0/8", "2001:db8::/32"];
 
-/// Where nginx and realip differ on purpose (docs/e2e.md), asked with the
+/// Where nginx and realip differ on purpose (README.md), asked with the
 /// peer `::1` so that nginx's "kept the peer" is visible. `None` for realip
 /// is an error: it refuses the chain rather than guess.
 const DIFFERENCES: &[(&str, &str, Option<&str>)] = &[
@@ -1800,7 +1800,7 @@ fn check_documented_differences(nginx: SocketAddr) {
     say(&report.join("\n"));
     assert!(
         wrong.is_empty(),
-        "docs/e2e.md's differences no longer hold:\n{}",
+        "README.md's differences no longer hold:\n{}",
         wrong.join("\n")
     );
 }
