@@ -124,6 +124,9 @@ pub fn parse_list_node(s: &[u8]) -> Result<Node, HopError> {
 /// assert!(parse_hop_addr(b"0.0.0.0").is_err());
 /// ```
 pub fn parse_hop_addr(s: &[u8]) -> Result<HopAddr, HopError> {
+    if let Some(hop) = fast_hop(s) {
+        return Ok(hop);
+    }
     if s.is_empty() {
         return Err(HopError::Empty);
     }
@@ -206,6 +209,9 @@ pub fn parse_ip_port_last_colon(s: &[u8]) -> Result<HopAddr, HopError> {
 /// assert!(parse_forwarded_node(b"2001:db8::1").is_err()); // IPv6 must be bracketed
 /// ```
 pub fn parse_forwarded_node(s: &[u8]) -> Result<Node, HopError> {
+    if let Some(hop) = fast_forwarded_node(s) {
+        return Ok(Node::Ip(hop));
+    }
     if s.is_empty() {
         return Err(HopError::Empty);
     }
@@ -334,43 +340,10 @@ fn parse_port(s: &[u8]) -> Result<u16, HopError> {
 /// Hand-written rather than `Ipv4Addr::from_str` so that it reads bytes
 /// without a UTF-8 check and says *why* a legacy form is refused.
 pub(crate) fn parse_ipv4(s: &[u8]) -> Result<Ipv4Addr, HopError> {
-    let mut octets = [0u8; 4];
-    let mut part = 0usize;
-    let mut value: u16 = 0;
-    let mut digits = 0usize;
-    let mut leading_zero = false;
-    for &b in s {
-        match b {
-            b'0'..=b'9' => {
-                if digits == 0 && b == b'0' {
-                    leading_zero = true;
-                } else if leading_zero {
-                    return Err(classify_ipv4_failure(s));
-                }
-                digits += 1;
-                if digits > 3 {
-                    return Err(classify_ipv4_failure(s));
-                }
-                value = value * 10 + u16::from(b - b'0');
-            }
-            b'.' => {
-                if digits == 0 || part == 3 || value > 255 {
-                    return Err(classify_ipv4_failure(s));
-                }
-                octets[part] = value as u8;
-                part += 1;
-                value = 0;
-                digits = 0;
-                leading_zero = false;
-            }
-            _ => return Err(classify_ipv4_failure(s)),
-        }
+    match ipv4_prefix(s) {
+        Some((ip, n)) if n == s.len() => Ok(ip),
+        _ => Err(classify_ipv4_failure(s)),
     }
-    if part != 3 || digits == 0 || value > 255 {
-        return Err(classify_ipv4_failure(s));
-    }
-    octets[3] = value as u8;
-    Ok(Ipv4Addr::from(octets))
 }
 
 /// Says whether a string that failed strict parsing is a legacy IPv4 form
@@ -409,6 +382,9 @@ fn classify_ipv4_failure(s: &[u8]) -> HopError {
 /// IPv6 text as RFC 4291/3986 writes it (any case, compressed or not, with
 /// an embedded IPv4 tail), without brackets and without a zone.
 pub(crate) fn parse_ipv6(s: &[u8]) -> Result<Ipv6Addr, HopError> {
+    if let Some(ip) = ipv6_fast(s) {
+        return Ok(ip);
+    }
     if s.is_empty() {
         return Err(HopError::Empty);
     }
@@ -426,6 +402,215 @@ pub(crate) fn parse_ipv6(s: &[u8]) -> Result<Ipv6Addr, HopError> {
     let text = std::str::from_utf8(s).map_err(|_| HopError::InvalidCharacters)?;
     text.parse::<Ipv6Addr>()
         .map_err(|_| HopError::InvalidAddress)
+}
+
+/// A strict dotted quad at the start of `s` (no leading zeros); the address
+/// and the number of bytes it used.
+#[inline]
+fn ipv4_prefix(s: &[u8]) -> Option<(Ipv4Addr, usize)> {
+    let digit = |i: usize| s.get(i).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9);
+    let mut out = [0u8; 4];
+    let mut i = 0;
+    for (k, slot) in out.iter_mut().enumerate() {
+        if k > 0 {
+            if s.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let d0 = digit(i)?;
+        let mut v = u32::from(d0);
+        i += 1;
+        if let Some(d1) = digit(i) {
+            if d0 == 0 {
+                return None;
+            }
+            v = v * 10 + u32::from(d1);
+            i += 1;
+            if let Some(d2) = digit(i) {
+                v = v * 10 + u32::from(d2);
+                i += 1;
+                if v > 255 {
+                    return None;
+                }
+            }
+        }
+        *slot = v as u8;
+    }
+    Some((Ipv4Addr::from(out), i))
+}
+
+#[inline]
+fn hex(b: u8) -> Option<u32> {
+    match b {
+        b'0'..=b'9' => Some(u32::from(b - b'0')),
+        b'a'..=b'f' => Some(u32::from(b - b'a' + 10)),
+        b'A'..=b'F' => Some(u32::from(b - b'A' + 10)),
+        _ => None,
+    }
+}
+
+/// IPv6 text without brackets or zone, accepting exactly what
+/// `Ipv6Addr::from_str` accepts.
+fn ipv6_fast(s: &[u8]) -> Option<Ipv6Addr> {
+    let len = s.len();
+    let mut groups = [0u16; 8];
+    let mut n = 0usize;
+    let mut gap: Option<usize> = None;
+    let mut i = 0usize;
+    if len < 2 {
+        return None;
+    }
+    if s[0] == b':' {
+        if s[1] != b':' {
+            return None;
+        }
+        gap = Some(0);
+        i = 2;
+        if i == len {
+            return Some(Ipv6Addr::UNSPECIFIED);
+        }
+    }
+    loop {
+        let start = i;
+        let mut v = 0u32;
+        while i < len && i - start < 4 {
+            match hex(s[i]) {
+                Some(h) => v = v << 4 | h,
+                None => break,
+            }
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        if i < len && s[i] == b'.' {
+            if n > 6 {
+                return None;
+            }
+            let (v4, used) = ipv4_prefix(&s[start..])?;
+            if start + used != len {
+                return None;
+            }
+            let [a, b, c, d] = v4.octets();
+            groups[n] = u16::from_be_bytes([a, b]);
+            groups[n + 1] = u16::from_be_bytes([c, d]);
+            n += 2;
+            break;
+        }
+        if n == 8 {
+            return None;
+        }
+        groups[n] = v as u16;
+        n += 1;
+        if i == len {
+            break;
+        }
+        if s[i] != b':' {
+            return None;
+        }
+        i += 1;
+        if i < len && s[i] == b':' {
+            if gap.is_some() {
+                return None;
+            }
+            gap = Some(n);
+            i += 1;
+            if i == len {
+                break;
+            }
+        } else if i == len {
+            return None;
+        }
+    }
+    match gap {
+        None if n == 8 => {}
+        Some(g) if n < 8 => {
+            let tail = n - g;
+            groups.copy_within(g..n, 8 - tail);
+            groups[g..8 - tail].fill(0);
+        }
+        _ => return None,
+    }
+    Some(Ipv6Addr::from(groups))
+}
+
+fn fast_port(s: &[u8]) -> Option<u16> {
+    if s.is_empty() || s.len() > 5 {
+        return None;
+    }
+    let mut v = 0u32;
+    for &b in s {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + u32::from(d);
+    }
+    u16::try_from(v).ok()
+}
+
+/// The success path of [`parse_forwarded_node`] for `IPv4[:port]` and
+/// `[IPv6][:port]` (numeric or obfuscated port); `None` sends the input to
+/// the exact path, which also names the error.
+#[inline]
+fn fast_forwarded_node(s: &[u8]) -> Option<HopAddr> {
+    let (ip, rest) = match *s.first()? {
+        b'0'..=b'9' => {
+            let (ip, n) = ipv4_prefix(s)?;
+            (IpAddr::V4(ip), &s[n..])
+        }
+        b'[' => {
+            let close = s.iter().position(|&b| b == b']')?;
+            (IpAddr::V6(ipv6_fast(&s[1..close])?), &s[close + 1..])
+        }
+        _ => return None,
+    };
+    let port = match rest {
+        [] => None,
+        [b':', b'_', ..] if is_obfuscated(&rest[1..]) => None,
+        [b':', p @ ..] => Some(fast_port(p)?),
+        _ => return None,
+    };
+    let ip = ip.to_canonical();
+    if ip.is_unspecified() {
+        return None;
+    }
+    Some(HopAddr { ip, port })
+}
+
+/// The success path of `parse_list_node` for `ip`, `ipv4:port`, bare IPv6,
+/// `[ipv6]` and `[ipv6]:port`; `None` means "ask the exact slow path", which
+/// then also names the error.
+#[inline]
+fn fast_hop(s: &[u8]) -> Option<HopAddr> {
+    let first = *s.first()?;
+    let (ip, port) = if first.is_ascii_digit() {
+        match ipv4_prefix(s) {
+            Some((ip, n)) => match &s[n..] {
+                [] => (IpAddr::V4(ip), None),
+                [b':', p @ ..] => (IpAddr::V4(ip), Some(fast_port(p)?)),
+                _ => (IpAddr::V6(ipv6_fast(s)?), None),
+            },
+            None => (IpAddr::V6(ipv6_fast(s)?), None),
+        }
+    } else if first == b'[' {
+        let close = s.iter().position(|&b| b == b']')?;
+        let ip = ipv6_fast(&s[1..close])?;
+        let port = match &s[close + 1..] {
+            [] => None,
+            [b':', p @ ..] => Some(fast_port(p)?),
+            _ => return None,
+        };
+        (IpAddr::V6(ip), port)
+    } else {
+        (IpAddr::V6(ipv6_fast(s)?), None)
+    };
+    let ip = ip.to_canonical();
+    if ip.is_unspecified() {
+        return None;
+    }
+    Some(HopAddr { ip, port })
 }
 
 #[cfg(test)]

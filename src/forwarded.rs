@@ -106,8 +106,20 @@ where
             Some(rest) => rest,
             None => self.lines.next()?,
         };
+        // Most elements hold no quoted-string: find the comma with a plain
+        // search, and fall back to quote tracking only from a quote on.
+        let mut i = match rest.iter().rposition(|&b| b == b',' || b == b'"') {
+            Some(at) if rest[at] == b',' => {
+                self.rest = Some(&rest[..at]);
+                return Some(Ok(trim_ows(&rest[at + 1..])));
+            }
+            Some(quote) => quote + 1,
+            None => {
+                self.rest = None;
+                return Some(Ok(trim_ows(rest)));
+            }
+        };
         let mut in_quotes = false;
-        let mut i = rest.len();
         while i > 0 {
             i -= 1;
             let b = rest[i];
@@ -361,8 +373,39 @@ fn skip_ows(s: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// RFC 9110 `tchar`.
+/// Byte classes, looked up rather than computed: parsing is per byte.
+const TCHAR: u8 = 1;
+const QDTEXT: u8 = 2;
+const CLASSES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let mut class = 0;
+        if is_tchar_slow(c) {
+            class |= TCHAR;
+        }
+        if is_qdtext_slow(c) {
+            class |= QDTEXT;
+        }
+        table[b] = class;
+        b += 1;
+    }
+    table
+};
+
+#[inline]
 fn is_tchar(b: u8) -> bool {
+    CLASSES[b as usize] & TCHAR != 0
+}
+
+#[inline]
+fn is_qdtext(b: u8) -> bool {
+    CLASSES[b as usize] & QDTEXT != 0
+}
+
+/// RFC 9110 `tchar`.
+const fn is_tchar_slow(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
@@ -384,12 +427,12 @@ fn is_tchar(b: u8) -> bool {
 }
 
 /// RFC 9110 `qdtext`: HTAB, SP, VCHAR except `"` and `\`, obs-text.
-fn is_qdtext(b: u8) -> bool {
+const fn is_qdtext_slow(b: u8) -> bool {
     b == b'\t' || b == b' ' || (is_vchar_or_obs(b) && b != b'"' && b != b'\\')
 }
 
-fn is_vchar_or_obs(b: u8) -> bool {
-    (0x21..=0x7e).contains(&b) || b >= 0x80
+const fn is_vchar_or_obs(b: u8) -> bool {
+    (b >= 0x21 && b <= 0x7e) || b >= 0x80
 }
 
 #[cfg(test)]

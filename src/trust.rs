@@ -412,9 +412,14 @@ fn merge<T: Copy + Ord + num::One>(ranges: &mut Vec<(T, T)>) {
     *ranges = out;
 }
 
-/// One binary search over sorted, disjoint intervals.
+/// Membership in sorted, disjoint intervals: a scan or one binary search.
 #[inline]
 fn contains<T: Copy + Ord>(ranges: &[(T, T)], x: T) -> bool {
+    // A handful of ranges (the usual configuration) is faster to scan than
+    // to bisect.
+    if ranges.len() <= 8 {
+        return ranges.iter().any(|&(start, end)| start <= x && x <= end);
+    }
     // The last interval starting at or before `x` is the only candidate.
     let i = ranges.partition_point(|&(start, _)| start <= x);
     i > 0 && x <= ranges[i - 1].1

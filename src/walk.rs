@@ -190,7 +190,7 @@ impl Walk<'_> {
         self,
         name: &HeaderName,
         elements: I,
-        read: fn(&[u8]) -> Hop,
+        read: impl Fn(&[u8]) -> Hop,
         obs: &mut O,
     ) -> Result<Resolution, Error>
     where
