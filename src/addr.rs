@@ -106,7 +106,12 @@ pub enum HopError {
 ///
 /// A bare `2001:db8::1:443` is read as the IPv6 address it spells
 /// (`2001:db8::1:443` is one): producers that add ports bracket IPv6.
+#[inline]
 pub fn parse_list_node(s: &[u8]) -> Result<Node, HopError> {
+    // Addresses are the common case: try them before the names.
+    if let Some(hop) = fast_hop(s) {
+        return Ok(Node::Ip(hop));
+    }
     if let Some(node) = name_node(s)? {
         return Ok(node);
     }
