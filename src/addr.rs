@@ -592,11 +592,15 @@ fn fast_hop(s: &[u8]) -> Option<HopAddr> {
     let first = *s.first()?;
     let (ip, port) = if first.is_ascii_digit() {
         match ipv4_prefix(s) {
-            Some((ip, n)) => match &s[n..] {
-                [] => (IpAddr::V4(ip), None),
-                [b':', p @ ..] => (IpAddr::V4(ip), Some(fast_port(p)?)),
-                _ => (IpAddr::V6(ipv6_fast(s)?), None),
-            },
+            // IPv4 needs no canonical form; only the unspecified check.
+            Some((ip, n)) => {
+                let port = match &s[n..] {
+                    [] => None,
+                    [b':', p @ ..] => Some(fast_port(p)?),
+                    _ => return fast_v6(s),
+                };
+                return (!ip.is_unspecified()).then_some(HopAddr { ip: IpAddr::V4(ip), port });
+            }
             None => (IpAddr::V6(ipv6_fast(s)?), None),
         }
     } else if first == b'[' {
@@ -616,6 +620,12 @@ fn fast_hop(s: &[u8]) -> Option<HopAddr> {
         return None;
     }
     Some(HopAddr { ip, port })
+}
+
+/// A bare IPv6 address, canonical, never unspecified.
+fn fast_v6(s: &[u8]) -> Option<HopAddr> {
+    let ip = IpAddr::V6(ipv6_fast(s)?).to_canonical();
+    (!ip.is_unspecified()).then_some(HopAddr { ip, port: None })
 }
 
 #[cfg(test)]
