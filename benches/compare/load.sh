@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Load test of the whole stack: the same one-route axum server with and
+# without realip's ClientIpLayer, under wrk, on loopback only.
+#
+#   bash benches/compare/load.sh                   # 3 rounds x 2 servers x 10 s (~75 s)
+#   RUNS=5 DURATION=20s bash benches/compare/load.sh
+#   INSTRUCTIONS=0 bash benches/compare/load.sh    # skip the callgrind part
+#
+# Each server runs on one thread pinned to CPU 0; wrk runs one thread pinned
+# to CPU 1, with CONNECTIONS connections and the header of a 3-hop chain.
+# The order alternates each round (without/with, then with/without), so
+# that a drift in the machine's load falls on both. Reported per run:
+# requests/s, p99 latency, and the server's CPU time per request (from
+# /proc, less sensitive to what else the machine runs than requests/s).
+# Then, unless INSTRUCTIONS=0, each server runs under callgrind while wrk
+# drives it for 5 s: user-space instructions per request, which no other
+# load on the machine changes (valgrind needed).
+# Needs wrk (Debian: apt-get install -y wrk) and taskset (util-linux).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+RUNS="${RUNS:-3}"
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-32}"
+PORT_WITHOUT="${PORT_WITHOUT:-18181}"
+PORT_WITH="${PORT_WITH:-18182}"
+CONFIG="x-forwarded-for; trust=loopback, 10.0.0.0/8"
+XFF="203.0.113.7, 10.0.0.1, 10.0.0.2"
+EXPECTED="203.0.113.7"
+
+command -v wrk > /dev/null || { echo "load.sh: wrk is missing (apt-get install -y wrk)" >&2; exit 1; }
+cargo build --release --bin hello 2> >(grep -E '^(error|warning: unused)' >&2 || true)
+target="${CARGO_TARGET_DIR:-target}"
+hello="$target/release/hello"
+log="$target/load.log"
+: > "$log"
+
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2> /dev/null || true; done
+}
+trap cleanup EXIT
+
+taskset -c 0 "$hello" --listen "127.0.0.1:$PORT_WITHOUT" >> "$log" &
+pids+=($!)
+pid_without=$!
+taskset -c 0 "$hello" --listen "127.0.0.1:$PORT_WITH" --realip "$CONFIG" >> "$log" &
+pids+=($!)
+pid_with=$!
+
+# Wait for both, and check that each answers what it should before timing.
+for port in "$PORT_WITHOUT" "$PORT_WITH"; do
+    for _ in $(seq 50); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/ip" && break
+        sleep 0.1
+    done
+done
+got_without=$(curl -s -H "X-Forwarded-For: $XFF" "http://127.0.0.1:$PORT_WITHOUT/ip")
+got_with=$(curl -s -H "X-Forwarded-For: $XFF" "http://127.0.0.1:$PORT_WITH/ip")
+[ "$got_without" = "127.0.0.1" ] || { echo "load.sh: without answered '$got_without'" >&2; exit 1; }
+[ "$got_with" = "$EXPECTED" ] || { echo "load.sh: with answered '$got_with'" >&2; exit 1; }
+
+# CPU ticks (user + system) a process has used so far.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# wrk's latency text (e.g. 512.00us, 1.20ms) in microseconds.
+to_us() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0
+        if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1000000; else print n
+    }'
+}
+hz=$(getconf CLK_TCK)
+
+# One wrk run against one server; prints "name req/s p99_us cpu_us_per_req".
+run() {
+    local name=$1 port=$2 pid=$3 before after out rps p99 total
+    before=$(ticks "$pid")
+    out=$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency \
+        -H "X-Forwarded-For: $XFF" "http://127.0.0.1:$port/ip")
+    after=$(ticks "$pid")
+    echo "$out" >> "$log"
+    rps=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
+    p99=$(to_us "$(echo "$out" | awk '$1 == "99%" {print $2}')")
+    total=$(echo "$out" | awk '/requests in/ {print $1}')
+    if echo "$out" | grep -q "Non-2xx"; then
+        echo "load.sh: $name answered errors" >&2
+        exit 1
+    fi
+    awk -v n="$name" -v r="$rps" -v p="$p99" -v t="$((after - before))" -v hz="$hz" -v c="$total" \
+        'BEGIN { printf "%s %.0f %.0f %.2f\n", n, r, p, t / hz * 1e6 / c }'
+}
+
+# Warm both up (connections, caches, CPU frequency) before the first round.
+taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$PORT_WITHOUT/ip" > /dev/null
+taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d2s -H "X-Forwarded-For: $XFF" "http://127.0.0.1:$PORT_WITH/ip" > /dev/null
+
+results=$(mktemp)
+for round in $(seq "$RUNS"); do
+    if [ $((round % 2)) -eq 1 ]; then order="without with"; else order="with without"; fi
+    for name in $order; do
+        if [ "$name" = without ]; then
+            run without "$PORT_WITHOUT" "$pid_without"
+        else
+            run with "$PORT_WITH" "$pid_with"
+        fi
+    done | sed "s/^/$round /" >> "$results"
+done
+
+echo "# load test: $RUNS rounds x $DURATION, wrk -t1 -c$CONNECTIONS (CPU 1), server current_thread (CPU 0)"
+echo "# $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# with: ClientIpLayer + ClientIp extractor, REALIP='$CONFIG'; without: ConnectInfo peer"
+echo
+echo "| round | server | requests/s | p99 latency (µs) | server CPU µs/request |"
+echo "|---:|---|---:|---:|---:|"
+awk '{printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5}' "$results"
+echo
+echo "| server | median requests/s | median p99 (µs) | median CPU µs/request |"
+echo "|---|---:|---:|---:|"
+median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+for name in without with; do
+    rps=$(awk -v n="$name" '$2 == n {print $3}' "$results" | median)
+    p99=$(awk -v n="$name" '$2 == n {print $4}' "$results" | median)
+    cpu=$(awk -v n="$name" '$2 == n {print $5}' "$results" | median)
+    echo "| $name | $rps | $p99 | $cpu |"
+done
+rps_without=$(awk '$2 == "without" {print $3}' "$results" | median)
+rps_with=$(awk '$2 == "with" {print $3}' "$results" | median)
+cpu_without=$(awk '$2 == "without" {print $5}' "$results" | median)
+cpu_with=$(awk '$2 == "with" {print $5}' "$results" | median)
+echo
+awk -v a="$rps_without" -v b="$rps_with" -v c="$cpu_without" -v d="$cpu_with" 'BEGIN {
+    printf "with realip: %+.1f%% requests/s, %+.1f%% server CPU per request (target: within 3%% throughput)\n", (b - a) / a * 100, (d - c) / c * 100
+}'
+rm -f "$results"
+
+[ "${INSTRUCTIONS:-1}" = 0 ] && exit 0
+command -v valgrind > /dev/null || { echo "(valgrind missing: no instruction counts)"; exit 0; }
+cleanup
+pids=()
+
+# User-space instructions a server executes: started under callgrind,
+# checked with one request, driven by wrk for $1 (or not at all), stopped.
+# Prints "instructions requests".
+instructions() {
+    local load=$1 port=$2 pid out requests=1 vlog
+    shift 2
+    vlog=$(mktemp)
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$hello" --listen "127.0.0.1:$port" "$@" \
+        > "$vlog" 2>&1 &
+    pid=$!
+    pids+=("$pid")
+    for _ in $(seq 100); do
+        curl -s -o /dev/null -H "X-Forwarded-For: $XFF" "http://127.0.0.1:$port/ip" && break
+        sleep 0.2
+    done
+    if [ "$load" != none ]; then
+        out=$(taskset -c 1 wrk -t1 -c4 -d"$load" -H "X-Forwarded-For: $XFF" "http://127.0.0.1:$port/ip")
+        echo "$out" >> "$log"
+        requests=$(( $(echo "$out" | awk '/requests in/ {print $1}') + 1 ))
+    fi
+    kill -TERM "$pid"
+    wait "$pid" 2> /dev/null || true
+    echo "$(awk '/Collected :/ {print $4}' "$vlog") $requests"
+    rm -f "$vlog"
+}
+
+echo
+echo "## Server instructions per request (callgrind, wrk -c4 for 5 s; startup subtracted)"
+echo
+echo "| server | requests | instructions per request |"
+echo "|---|---:|---:|"
+for name in without with; do
+    if [ "$name" = without ]; then args=(); else args=(--realip "$CONFIG"); fi
+    read -r base _ <<< "$(instructions none "$PORT_WITHOUT" "${args[@]}")"
+    read -r total requests <<< "$(instructions 5s "$PORT_WITHOUT" "${args[@]}")"
+    per=$(( (total - base) / (requests - 1) ))
+    echo "| $name | $requests | $per |"
+    eval "per_$name=$per"
+done
+echo
+awk -v a="$per_without" -v b="$per_with" 'BEGIN {
+    printf "realip adds %d instructions per request (%+.1f%% of the server without it)\n", b - a, (b - a) / a * 100
+}'
