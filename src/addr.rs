@@ -599,7 +599,10 @@ fn fast_hop(s: &[u8]) -> Option<HopAddr> {
                     [b':', p @ ..] => Some(fast_port(p)?),
                     _ => return fast_v6(s),
                 };
-                return (!ip.is_unspecified()).then_some(HopAddr { ip: IpAddr::V4(ip), port });
+                return (!ip.is_unspecified()).then_some(HopAddr {
+                    ip: IpAddr::V4(ip),
+                    port,
+                });
             }
             None => (IpAddr::V6(ipv6_fast(s)?), None),
         }

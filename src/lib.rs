@@ -60,6 +60,9 @@
 //! - `tower` (feature `tower`): [`ClientIpLayer`](crate::tower::ClientIpLayer),
 //!   resolving once per request; `axum` (feature `axum`): extractors for
 //!   [`ClientIp`] and [`Resolution`].
+//! - `proxy_protocol` (feature `proxy-protocol`): PROXY protocol v1/v2
+//!   decoding and a tokio listener that accepts it only from configured
+//!   senders; its source becomes the peer.
 //! - [`config`]: the text form (`REALIP="x-forwarded-for; trust=10.0.0.0/8"`)
 //!   and, with feature `serde`, configuration files.
 
@@ -77,7 +80,11 @@ pub mod explain;
 pub mod forwarded;
 pub mod list;
 mod peer;
-#[cfg(feature = "tracing")]
+#[cfg(feature = "proxy-protocol")]
+#[cfg_attr(docsrs, doc(cfg(feature = "proxy-protocol")))]
+pub mod proxy_protocol;
+// Reports resolutions made by the tower layer.
+#[cfg(all(feature = "tracing", feature = "tower"))]
 mod report;
 mod resolution;
 pub mod resolver;

@@ -10,10 +10,14 @@
 //!
 //! The peer is looked up in this order:
 //! 1. a [`Peer`] in the extensions — any server can insert one;
-//! 2. axum's `ConnectInfo<SocketAddr>` (feature `axum`), as set by
+//! 2. a PROXY-protocol connection's info (feature `proxy-protocol`):
+//!    axum's `ConnectInfo<ProxyConnInfo>` as set by
+//!    `into_make_service_with_connect_info::<ProxyConnInfo>()`, or a bare
+//!    `ProxyConnInfo` extension — the PROXY source when a header named one;
+//! 3. axum's `ConnectInfo<SocketAddr>` (feature `axum`), as set by
 //!    `into_make_service_with_connect_info::<SocketAddr>()`.
 //!
-//! Without either, resolution fails with [`Error::NoPeerAddress`], a
+//! Without any of these, resolution fails with [`Error::NoPeerAddress`], a
 //! server configuration error.
 //!
 //! ```
@@ -79,6 +83,16 @@ into_make_service_with_connect_info::<SocketAddr>() or insert a realip::Peer int
 pub fn peer_from_extensions(extensions: &Extensions) -> Peer {
     if let Some(peer) = extensions.get::<Peer>() {
         return *peer;
+    }
+    #[cfg(all(feature = "axum", feature = "proxy-protocol"))]
+    if let Some(info) =
+        extensions.get::<axum::extract::ConnectInfo<crate::proxy_protocol::ProxyConnInfo>>()
+    {
+        return info.0.peer();
+    }
+    #[cfg(feature = "proxy-protocol")]
+    if let Some(info) = extensions.get::<crate::proxy_protocol::ProxyConnInfo>() {
+        return info.peer();
     }
     #[cfg(feature = "axum")]
     if let Some(info) = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() {
@@ -194,6 +208,10 @@ where
                     };
                     let mut response = Response::new(ResBody::from(body));
                     *response.status_mut() = status;
+                    response.headers_mut().insert(
+                        http::header::CONTENT_TYPE,
+                        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+                    );
                     return ResponseFuture::Rejected {
                         response: Some(response),
                     };

@@ -1,0 +1,357 @@
+//! A TCP listener that reads a PROXY header on connections from configured
+//! senders, concurrently and with a deadline.
+
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio::task::JoinSet;
+
+use super::conn_info::ProxyConnInfo;
+use super::decode::{DecodeError, InvalidHeader, decode};
+use super::stream::ProxiedStream;
+use crate::trust::ProxySet;
+
+/// How long a sender has to deliver a complete header, by default. The
+/// specification asks for at least 3 seconds, to cover a TCP retransmit.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many headers are read at once, by default.
+pub const DEFAULT_MAX_HANDSHAKES: usize = 1024;
+
+/// Most headers are far shorter; the specification promises that every
+/// header fits in this many bytes (the TCP minimum segment size).
+const FIRST_READ: usize = 536;
+
+/// What to do with connections from peers outside the trusted senders.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Close them: every connection must come from a trusted sender and
+    /// start with a PROXY header. The setting the specification asks for.
+    #[default]
+    Required,
+    /// Serve them as plain connections, their socket peer being the
+    /// client; no byte of theirs is read as a header. Trusted senders must
+    /// still send a header (it is never guessed). For a port that both a
+    /// load balancer and internal clients reach directly.
+    Mixed,
+}
+
+/// Why a connection was dropped before the application saw it.
+#[derive(Debug)]
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))] // read by the reports only
+enum Dropped {
+    Invalid(InvalidHeader),
+    Timeout,
+    Closed,
+    Io(io::Error),
+}
+
+/// Configures a [`ProxyProtocolListener`].
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ProxyProtocolListenerBuilder {
+    senders: ProxySet,
+    mode: Mode,
+    header_timeout: Duration,
+    max_handshakes: usize,
+}
+
+impl ProxyProtocolListenerBuilder {
+    /// What to do with connections from other peers (default
+    /// [`Mode::Required`]: close them).
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// How long a trusted sender has to deliver the whole header after the
+    /// connection is accepted (default [`DEFAULT_HEADER_TIMEOUT`]).
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.header_timeout = timeout;
+        self
+    }
+
+    /// How many headers may be read at once (default
+    /// [`DEFAULT_MAX_HANDSHAKES`], at least 1). When that many senders are
+    /// slow, the listener accepts nothing new until one finishes or times
+    /// out; the kernel's backlog holds new connections meanwhile.
+    pub fn max_handshakes(mut self, max: usize) -> Self {
+        self.max_handshakes = max.max(1);
+        self
+    }
+
+    /// Wraps a bound listener.
+    pub fn build(self, listener: TcpListener) -> ProxyProtocolListener {
+        ProxyProtocolListener {
+            tcp: listener,
+            config: self,
+            handshakes: JoinSet::new(),
+        }
+    }
+
+    /// Binds to `addr` and wraps the listener.
+    pub async fn bind(self, addr: impl ToSocketAddrs) -> io::Result<ProxyProtocolListener> {
+        Ok(self.build(TcpListener::bind(addr).await?))
+    }
+}
+
+/// A TCP listener for connections relayed by PROXY-protocol senders (L4
+/// load balancers, HAProxy `send-proxy`/`send-proxy-v2`).
+///
+/// A connection from a trusted sender must start with a PROXY header (v1
+/// or v2); the application gets the connection after the header, with a
+/// [`ProxyConnInfo`] that names the client. A connection from anyone else
+/// is closed, or served plain in [`Mode::Mixed`]. Headers are read in
+/// spawned tasks, at most [`max_handshakes`] at a time and each within
+/// [`header_timeout`], so a slow or silent sender never holds up other
+/// connections. Invalid headers, timeouts and early closes drop the
+/// connection, as the specification requires.
+///
+/// It implements axum's `Listener` (feature `axum`), and
+/// [`accept`](Self::accept) serves hyper or any tokio server.
+///
+/// ```no_run
+/// use realip::ProxySet;
+/// use realip::proxy_protocol::ProxyProtocolListener;
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let balancers: ProxySet = "10.0.0.0/24".parse().expect("valid ranges");
+/// let mut listener = ProxyProtocolListener::bind("0.0.0.0:8080", balancers).await?;
+/// loop {
+///     let (stream, info) = listener.accept().await?;
+///     println!("client {} via {}", info.remote_addr(), info.socket_peer());
+///     # drop(stream);
+///     // serve `stream` (AsyncRead + AsyncWrite) with hyper, etc.
+/// }
+/// # }
+/// ```
+///
+/// [`max_handshakes`]: ProxyProtocolListenerBuilder::max_handshakes
+/// [`header_timeout`]: ProxyProtocolListenerBuilder::header_timeout
+#[derive(Debug)]
+pub struct ProxyProtocolListener {
+    tcp: TcpListener,
+    config: ProxyProtocolListenerBuilder,
+    handshakes: JoinSet<Result<(ProxiedStream, ProxyConnInfo), (SocketAddr, Dropped)>>,
+}
+
+impl ProxyProtocolListener {
+    /// A builder for a listener that accepts PROXY headers from
+    /// `trusted_senders` only.
+    pub fn builder(trusted_senders: ProxySet) -> ProxyProtocolListenerBuilder {
+        ProxyProtocolListenerBuilder {
+            senders: trusted_senders,
+            mode: Mode::Required,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            max_handshakes: DEFAULT_MAX_HANDSHAKES,
+        }
+    }
+
+    /// Binds to `addr` with the defaults: [`Mode::Required`],
+    /// [`DEFAULT_HEADER_TIMEOUT`], [`DEFAULT_MAX_HANDSHAKES`].
+    pub async fn bind(
+        addr: impl ToSocketAddrs,
+        trusted_senders: ProxySet,
+    ) -> io::Result<ProxyProtocolListener> {
+        Self::builder(trusted_senders).bind(addr).await
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.tcp.local_addr()
+    }
+
+    /// The senders whose headers are accepted.
+    pub fn trusted_senders(&self) -> &ProxySet {
+        &self.config.senders
+    }
+
+    /// What happens to connections from other peers.
+    pub fn mode(&self) -> Mode {
+        self.config.mode
+    }
+
+    /// How many headers are being read now.
+    pub fn handshakes_in_flight(&self) -> usize {
+        self.handshakes.len()
+    }
+
+    /// The next connection: its header read and accepted (or, in
+    /// [`Mode::Mixed`], a plain connection from another peer).
+    ///
+    /// Errors are those of accepting a socket (such as running out of file
+    /// descriptors), not of any one connection; a server logs them and
+    /// calls again. Cancel-safe: dropping the future loses no connection.
+    pub async fn accept(&mut self) -> io::Result<(ProxiedStream, ProxyConnInfo)> {
+        poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    fn poll_accept(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(ProxiedStream, ProxyConnInfo)>> {
+        loop {
+            // Finished handshakes first: their clients have waited longest.
+            if let Poll::Ready(Some(done)) = self.handshakes.poll_join_next(cx) {
+                match done {
+                    Ok(Ok(conn)) => return Poll::Ready(Ok(conn)),
+                    Ok(Err((peer, why))) => report_dropped(peer, &why),
+                    // Only a bug makes a handshake panic; its connection is
+                    // gone, and the others are served on.
+                    Err(error) => report_failed(&error),
+                }
+                continue;
+            }
+            if self.handshakes.len() >= self.config.max_handshakes {
+                // Woken when a handshake finishes.
+                return Poll::Pending;
+            }
+            let (tcp, peer) = match self.tcp.poll_accept(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(accepted)) => accepted,
+                Poll::Ready(Err(e)) if is_connection_error(&e) => continue,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            };
+            if self.config.senders.contains(peer.ip()) {
+                self.handshakes
+                    .spawn(handshake(tcp, peer, self.config.header_timeout));
+                continue;
+            }
+            match self.config.mode {
+                Mode::Required => report_refused(peer),
+                Mode::Mixed => {
+                    return Poll::Ready(Ok((
+                        ProxiedStream::new(tcp, Vec::new(), 0),
+                        ProxyConnInfo::plain(peer),
+                    )));
+                }
+            }
+        }
+    }
+}
+
+/// Reads and decodes the header of a trusted sender's connection.
+async fn handshake(
+    mut tcp: TcpStream,
+    peer: SocketAddr,
+    timeout: Duration,
+) -> Result<(ProxiedStream, ProxyConnInfo), (SocketAddr, Dropped)> {
+    let mut buffer = Vec::with_capacity(FIRST_READ);
+    let read = read_header(&mut tcp, &mut buffer, peer);
+    match tokio::time::timeout(timeout, read).await {
+        Ok(Ok((info, header_len))) => Ok((ProxiedStream::new(tcp, buffer, header_len), info)),
+        Ok(Err(why)) => Err((peer, why)),
+        Err(_) => Err((peer, Dropped::Timeout)),
+    }
+}
+
+/// Reads until `buffer` starts with a complete header; returns what the
+/// header says and its length (the rest of `buffer` is application data).
+async fn read_header(
+    tcp: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+    peer: SocketAddr,
+) -> Result<(ProxyConnInfo, usize), Dropped> {
+    loop {
+        let needed = match decode(buffer) {
+            Ok(header) => {
+                return Ok((
+                    ProxyConnInfo::from_header(peer, &header),
+                    header.encoded_len(),
+                ));
+            }
+            Err(DecodeError::Invalid(why)) => return Err(Dropped::Invalid(why)),
+            Err(DecodeError::Incomplete(needed)) => needed,
+        };
+        buffer.reserve(needed.max(FIRST_READ));
+        match tcp.read_buf(buffer).await {
+            Ok(0) => return Err(Dropped::Closed),
+            Ok(_) => {}
+            Err(e) => return Err(Dropped::Io(e)),
+        }
+    }
+}
+
+/// Errors that concern one connection only, which `accept` skips.
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+#[cfg(feature = "tracing")]
+fn report_dropped(peer: SocketAddr, why: &Dropped) {
+    match why {
+        Dropped::Invalid(reason) => {
+            tracing::debug!(%peer, %reason, "realip: dropped a connection with an invalid PROXY header")
+        }
+        Dropped::Timeout => {
+            tracing::debug!(%peer, "realip: dropped a connection whose PROXY header did not arrive in time")
+        }
+        Dropped::Closed => {
+            tracing::debug!(%peer, "realip: a connection closed before its PROXY header was complete")
+        }
+        Dropped::Io(error) => {
+            tracing::debug!(%peer, %error, "realip: a connection failed while its PROXY header was read")
+        }
+    }
+}
+
+#[cfg(not(feature = "tracing"))]
+fn report_dropped(_: SocketAddr, _: &Dropped) {}
+
+#[cfg(feature = "tracing")]
+fn report_failed(error: &tokio::task::JoinError) {
+    tracing::error!(%error, "realip: a PROXY header handshake failed");
+}
+
+#[cfg(not(feature = "tracing"))]
+fn report_failed(_: &tokio::task::JoinError) {}
+
+#[cfg(feature = "tracing")]
+fn report_refused(peer: SocketAddr) {
+    tracing::debug!(
+        %peer,
+        "realip: closed a connection from a peer that is not a trusted PROXY-protocol sender"
+    );
+}
+
+#[cfg(not(feature = "tracing"))]
+fn report_refused(_: SocketAddr) {}
+
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+impl axum::serve::Listener for ProxyProtocolListener {
+    type Io = ProxiedStream;
+    type Addr = ProxyConnInfo;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match ProxyProtocolListener::accept(self).await {
+                Ok(conn) => return conn,
+                Err(error) => {
+                    #[cfg(feature = "tracing")]
+                    tracing::error!(%error, "realip: accepting a connection failed");
+                    #[cfg(not(feature = "tracing"))]
+                    let _ = error;
+                    // Such errors (out of file descriptors, …) last a while:
+                    // retrying at once would spin. axum waits the same.
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// The listener's own address, as a connection without a header.
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.tcp.local_addr().map(ProxyConnInfo::plain)
+    }
+}
