@@ -34,6 +34,8 @@
 //! between those namespaces and loopback. `REALIP_E2E_SEED` replays a
 //! differential run; `REALIP_E2E_CASES` changes its number of cases.
 
+mod common;
+use common::example_binary;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -141,24 +143,6 @@ fn tools() -> Result<Tools, String> {
         haproxy: find("haproxy")?,
         curl: find("curl")?,
     })
-}
-
-/// The `httpbin` example, built next to this test.
-fn httpbin() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test binary lives in target/<profile>/deps");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("httpbin{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo test` (which builds examples) or `cargo build --example httpbin`",
-        path.display()
-    );
-    path
 }
 
 // ---------------------------------------------------------------------------
@@ -837,7 +821,7 @@ fn build_cluster(lab: &mut Lab) -> (String, String) {
     ]));
 
     // Processes.
-    let httpbin = httpbin();
+    let httpbin = example_binary("httpbin");
     for (port, name, config) in APPS {
         let listen = format!("[::]:{port}");
         lab.start(
@@ -1235,7 +1219,8 @@ fn proxy_protocol_app() -> Option<PathBuf> {
     if !source.exists() {
         return None;
     }
-    let path = httpbin().with_file_name(format!("proxy_protocol{}", std::env::consts::EXE_SUFFIX));
+    let path = example_binary("httpbin")
+        .with_file_name(format!("proxy_protocol{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
         "{} is missing: run `cargo test` (which builds examples) or `cargo build --example proxy_protocol`",

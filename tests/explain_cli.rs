@@ -6,33 +6,15 @@
 //! alone does not build examples: run `cargo test` or
 //! `cargo build --example explain` first.
 
+mod common;
+use common::example_binary;
 use std::ffi::OsStr;
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 
-fn binary() -> PathBuf {
-    // This test runs from target/<profile>/deps; examples are built in
-    // target/<profile>/examples.
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test binary lives in target/<profile>/deps");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("explain{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo test` (which builds examples) or `cargo build --example explain`",
-        path.display()
-    );
-    path
-}
-
 fn run<S: AsRef<OsStr>>(args: &[S]) -> Output {
-    Command::new(binary())
+    Command::new(example_binary("explain"))
         .args(args)
         .output()
         .expect("the explain example runs")

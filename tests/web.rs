@@ -11,9 +11,10 @@
 //! alone does not build examples: run `cargo test` or
 //! `cargo build --example httpbin` first.
 
+mod common;
+use common::example_binary;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -797,25 +798,6 @@ async fn the_reject_policy_answers_a_missing_peer_with_500() {
 
 // ---------------------------------------------------------------------------
 // The httpbin example, end to end.
-
-fn example_binary(name: &str) -> PathBuf {
-    // This test runs from target/<profile>/deps; examples are built in
-    // target/<profile>/examples.
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test binary lives in target/<profile>/deps");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo test` (which builds examples) or `cargo build --example {name}`",
-        path.display()
-    );
-    path
-}
 
 /// A running httpbin example, killed when dropped.
 struct Httpbin {
