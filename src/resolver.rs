@@ -89,6 +89,24 @@ impl Source {
         }
     }
 
+    /// The same source, its header name made static when it is one of the
+    /// well-known forwarding headers: a static name is cloned into each
+    /// `Resolution` for free, a name made at run time costs two atomic
+    /// operations per resolution.
+    fn with_static_name(self) -> Self {
+        let known = |name: &HeaderName| {
+            crate::explain::FORWARDING_HEADERS
+                .iter()
+                .find(|&&h| h == name.as_str())
+                .map(|&h| HeaderName::from_static(h))
+        };
+        match self {
+            Source::List(name) => Source::List(known(&name).unwrap_or(name)),
+            Source::Single(name) => Source::Single(known(&name).unwrap_or(name)),
+            other => other,
+        }
+    }
+
     /// Whether this source reads a header that appears at most once per hop
     /// (a single-address header).
     pub fn is_single(&self) -> bool {
@@ -483,6 +501,8 @@ impl ResolverBuilder {
                 }
             }
         }
+        let mut r = r;
+        r.source = r.source.with_static_name();
         // A header name made at run time is reference-counted bytes; its
         // first clone allocates the shared counter. Take that clone here so
         // that cloning the name into each `Resolution` never allocates.
