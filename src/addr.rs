@@ -115,7 +115,7 @@ pub fn parse_list_node(s: &[u8]) -> Result<Node, HopError> {
     if let Some(node) = name_node(s)? {
         return Ok(node);
     }
-    parse_hop_addr(s).map(Node::Ip)
+    exact_hop_addr(s).map(Node::Ip)
 }
 
 /// Parses a bare address with an optional port: `ip`, `ipv4:port`, `[ipv6]`,
@@ -129,9 +129,14 @@ pub fn parse_list_node(s: &[u8]) -> Result<Node, HopError> {
 /// assert!(parse_hop_addr(b"0.0.0.0").is_err());
 /// ```
 pub fn parse_hop_addr(s: &[u8]) -> Result<HopAddr, HopError> {
-    if let Some(hop) = fast_hop(s) {
-        return Ok(hop);
+    match fast_hop(s) {
+        Some(hop) => Ok(hop),
+        None => exact_hop_addr(s),
     }
+}
+
+/// [`parse_hop_addr`] without the fast path: every form, every error named.
+fn exact_hop_addr(s: &[u8]) -> Result<HopAddr, HopError> {
     if s.is_empty() {
         return Err(HopError::Empty);
     }
@@ -305,6 +310,7 @@ fn is_obfuscated(s: &[u8]) -> bool {
 }
 
 /// Canonicalises and rejects the unspecified address.
+#[inline]
 fn finish(mut hop: HopAddr) -> Result<HopAddr, HopError> {
     hop.ip = canonical(hop.ip);
     if hop.ip.is_unspecified() {
@@ -326,6 +332,7 @@ fn single_colon(s: &[u8]) -> Option<usize> {
 /// A decimal port of 1 to 5 digits, at most 65535. Leading zeros are
 /// accepted, as RFC 7239's `port = 1*5DIGIT` allows them; the port plays no
 /// part in trust.
+#[inline]
 fn parse_port(s: &[u8]) -> Result<u16, HopError> {
     if s.is_empty() || s.len() > 5 {
         return Err(HopError::InvalidPort);
@@ -540,21 +547,6 @@ fn ipv6_fast(s: &[u8]) -> Option<Ipv6Addr> {
     Some(Ipv6Addr::from(groups))
 }
 
-fn fast_port(s: &[u8]) -> Option<u16> {
-    if s.is_empty() || s.len() > 5 {
-        return None;
-    }
-    let mut v = 0u32;
-    for &b in s {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        v = v * 10 + u32::from(d);
-    }
-    u16::try_from(v).ok()
-}
-
 /// The success path of [`parse_forwarded_node`] for `IPv4[:port]` and
 /// `[IPv6][:port]` (numeric or obfuscated port); `None` sends the input to
 /// the exact path, which also names the error.
@@ -574,14 +566,10 @@ fn fast_forwarded_node(s: &[u8]) -> Option<HopAddr> {
     let port = match rest {
         [] => None,
         [b':', b'_', ..] if is_obfuscated(&rest[1..]) => None,
-        [b':', p @ ..] => Some(fast_port(p)?),
+        [b':', p @ ..] => Some(parse_port(p).ok()?),
         _ => return None,
     };
-    let ip = ip.to_canonical();
-    if ip.is_unspecified() {
-        return None;
-    }
-    Some(HopAddr { ip, port })
+    fast_finish(ip, port)
 }
 
 /// The success path of `parse_list_node` for `ip`, `ipv4:port`, bare IPv6,
@@ -592,17 +580,13 @@ fn fast_hop(s: &[u8]) -> Option<HopAddr> {
     let first = *s.first()?;
     let (ip, port) = if first.is_ascii_digit() {
         match ipv4_prefix(s) {
-            // IPv4 needs no canonical form; only the unspecified check.
             Some((ip, n)) => {
                 let port = match &s[n..] {
                     [] => None,
-                    [b':', p @ ..] => Some(fast_port(p)?),
+                    [b':', p @ ..] => Some(parse_port(p).ok()?),
                     _ => return fast_v6(s),
                 };
-                return (!ip.is_unspecified()).then_some(HopAddr {
-                    ip: IpAddr::V4(ip),
-                    port,
-                });
+                return fast_finish(IpAddr::V4(ip), port);
             }
             None => (IpAddr::V6(ipv6_fast(s)?), None),
         }
@@ -611,24 +595,27 @@ fn fast_hop(s: &[u8]) -> Option<HopAddr> {
         let ip = ipv6_fast(&s[1..close])?;
         let port = match &s[close + 1..] {
             [] => None,
-            [b':', p @ ..] => Some(fast_port(p)?),
+            [b':', p @ ..] => Some(parse_port(p).ok()?),
             _ => return None,
         };
         (IpAddr::V6(ip), port)
     } else {
         (IpAddr::V6(ipv6_fast(s)?), None)
     };
+    fast_finish(ip, port)
+}
+
+/// [`finish`] for the fast paths, which report failure as `None`.
+#[inline(always)]
+fn fast_finish(ip: IpAddr, port: Option<u16>) -> Option<HopAddr> {
     let ip = ip.to_canonical();
-    if ip.is_unspecified() {
-        return None;
-    }
-    Some(HopAddr { ip, port })
+    (!ip.is_unspecified()).then_some(HopAddr { ip, port })
 }
 
 /// A bare IPv6 address, canonical, never unspecified.
+#[inline]
 fn fast_v6(s: &[u8]) -> Option<HopAddr> {
-    let ip = IpAddr::V6(ipv6_fast(s)?).to_canonical();
-    (!ip.is_unspecified()).then_some(HopAddr { ip, port: None })
+    fast_finish(IpAddr::V6(ipv6_fast(s)?), None)
 }
 
 #[cfg(test)]
