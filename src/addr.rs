@@ -416,31 +416,48 @@ pub(crate) fn parse_ipv6(s: &[u8]) -> Result<Ipv6Addr, HopError> {
         .map_err(|_| HopError::InvalidAddress)
 }
 
+/// `s` is exactly a strict dotted quad.
+#[inline]
+pub(crate) fn ipv4_exact(s: &[u8]) -> Option<Ipv4Addr> {
+    match ipv4_prefix(s) {
+        Some((ip, n)) if n == s.len() => Some(ip),
+        _ => None,
+    }
+}
+
 /// A strict dotted quad at the start of `s` (no leading zeros); the address
 /// and the number of bytes it used.
 #[inline]
-fn ipv4_prefix(s: &[u8]) -> Option<(Ipv4Addr, usize)> {
-    let digit = |i: usize| s.get(i).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9);
+pub(crate) fn ipv4_prefix(s: &[u8]) -> Option<(Ipv4Addr, usize)> {
+    // Every read is behind a length check, so the compiler drops the bounds
+    // checks; digits are tested as `b - '0' <= 9` (one compare).
+    let n = s.len();
     let mut out = [0u8; 4];
     let mut i = 0;
     for (k, slot) in out.iter_mut().enumerate() {
         if k > 0 {
-            if s.get(i) != Some(&b'.') {
+            if i >= n || s[i] != b'.' {
                 return None;
             }
             i += 1;
         }
-        let d0 = digit(i)?;
-        let mut v = u32::from(d0);
+        if i >= n {
+            return None;
+        }
+        let d0 = s[i].wrapping_sub(b'0');
+        if d0 > 9 {
+            return None;
+        }
         i += 1;
-        if let Some(d1) = digit(i) {
+        let mut v = u32::from(d0);
+        if i < n && s[i].wrapping_sub(b'0') <= 9 {
             if d0 == 0 {
                 return None;
             }
-            v = v * 10 + u32::from(d1);
+            v = v * 10 + u32::from(s[i] - b'0');
             i += 1;
-            if let Some(d2) = digit(i) {
-                v = v * 10 + u32::from(d2);
+            if i < n && s[i].wrapping_sub(b'0') <= 9 {
+                v = v * 10 + u32::from(s[i] - b'0');
                 i += 1;
                 if v > 255 {
                     return None;
@@ -551,7 +568,7 @@ fn ipv6_fast(s: &[u8]) -> Option<Ipv6Addr> {
 /// `[IPv6][:port]` (numeric or obfuscated port); `None` sends the input to
 /// the exact path, which also names the error.
 #[inline]
-fn fast_forwarded_node(s: &[u8]) -> Option<HopAddr> {
+pub(crate) fn fast_forwarded_node(s: &[u8]) -> Option<HopAddr> {
     let (ip, rest) = match *s.first()? {
         b'0'..=b'9' => {
             let (ip, n) = ipv4_prefix(s)?;
@@ -576,7 +593,7 @@ fn fast_forwarded_node(s: &[u8]) -> Option<HopAddr> {
 /// `[ipv6]` and `[ipv6]:port`; `None` means "ask the exact slow path", which
 /// then also names the error.
 #[inline]
-fn fast_hop(s: &[u8]) -> Option<HopAddr> {
+pub(crate) fn fast_hop(s: &[u8]) -> Option<HopAddr> {
     let first = *s.first()?;
     let (ip, port) = if first.is_ascii_digit() {
         match ipv4_prefix(s) {
@@ -607,7 +624,7 @@ fn fast_hop(s: &[u8]) -> Option<HopAddr> {
 
 /// [`finish`] for the fast paths, which report failure as `None`.
 #[inline(always)]
-fn fast_finish(ip: IpAddr, port: Option<u16>) -> Option<HopAddr> {
+pub(crate) fn fast_finish(ip: IpAddr, port: Option<u16>) -> Option<HopAddr> {
     let ip = ip.to_canonical();
     (!ip.is_unspecified()).then_some(HopAddr { ip, port })
 }

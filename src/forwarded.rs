@@ -395,12 +395,12 @@ const CLASSES: [u8; 256] = {
 };
 
 #[inline]
-fn is_tchar(b: u8) -> bool {
+pub(crate) fn is_tchar(b: u8) -> bool {
     CLASSES[b as usize] & TCHAR != 0
 }
 
 #[inline]
-fn is_qdtext(b: u8) -> bool {
+pub(crate) fn is_qdtext(b: u8) -> bool {
     CLASSES[b as usize] & QDTEXT != 0
 }
 

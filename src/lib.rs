@@ -77,6 +77,7 @@ pub mod axum;
 pub mod config;
 mod error;
 pub mod explain;
+mod fast;
 pub mod forwarded;
 pub mod list;
 mod peer;

@@ -255,6 +255,13 @@ impl ProxySet {
         }
     }
 
+    /// [`contains`](Self::contains) for an IPv4 address given as its
+    /// integer.
+    #[inline]
+    pub(crate) fn contains_v4(&self, ip: u32) -> bool {
+        contains(&self.v4, ip)
+    }
+
     fn add_net(&mut self, net: IpNet) {
         match net.trunc() {
             IpNet::V4(n) => self

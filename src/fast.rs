@@ -1,0 +1,637 @@
+//! The common request in one pass: a trusted peer, a well-formed header
+//! whose hops are addresses, and a client somewhere in it.
+//!
+//! [`crate::walk`] is the definition of a resolution: it handles every
+//! input, names every error and feeds [`Resolver::explain`]. This module
+//! answers only what it recognises as the common case, without the walk's
+//! generic machinery (iterator adaptors over `Result`s, an observer, a
+//! per-hop verdict), and returns `None` for anything else: an empty
+//! element, a hop that is not an address, an escape in a `Forwarded`
+//! value, a chain that runs out or hits `max_hops`, a Unix peer. The
+//! resolver then takes the walk, so an error or an unusual input costs the
+//! fast attempt plus the walk, and the answer is the walk's.
+//!
+//! Whenever this module answers, the answer is the walk's: every hop is read
+//! by the same address parsers (their fast paths, which the walk also tries
+//! first), trusted by the same rules, and counted the same way. That is
+//! checked rather than assumed: `resolve` (this module first) and `explain`
+//! (the walk alone) are compared on generated requests by the property
+//! tests and on arbitrary bytes by the `resolver` fuzz target.
+//!
+//! [`Resolver::explain`]: crate::Resolver::explain
+
+use std::net::IpAddr;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::addr::{HopAddr, fast_finish, fast_forwarded_node, fast_hop, ipv4_exact, ipv4_prefix};
+use crate::error::Error;
+use crate::forwarded::{is_qdtext, is_tchar};
+use crate::list::trim_ows;
+use crate::peer::Peer;
+use crate::resolution::{ClientIp, Origin, Resolution};
+use crate::resolver::{AllTrusted, PeerFilter, Settings, Source, Trust};
+
+/// What the fast path found: the canonical peer address, and the client
+/// hop (`None`: the peer itself is the client). Small, so that the
+/// [`Resolution`] is built once, where it is returned.
+pub(crate) struct Found {
+    peer_ip: IpAddr,
+    client: Option<Client>,
+}
+
+impl Found {
+    /// The resolution the walk would return, `peer` being the peer given.
+    #[inline]
+    pub(crate) fn resolution(self, source: &Source, peer: Peer) -> Resolution {
+        let (peer, peer_port) = match peer {
+            Peer::Ip { port, .. } => (
+                Peer::Ip {
+                    ip: self.peer_ip,
+                    port,
+                },
+                port,
+            ),
+            Peer::Proxied { port, sender, .. } => (
+                Peer::Proxied {
+                    ip: self.peer_ip,
+                    port,
+                    sender,
+                },
+                port,
+            ),
+            // `resolve` finds nothing for these.
+            Peer::Unix | Peer::Unknown => (peer, None),
+        };
+        match (self.client, source.header_name()) {
+            (Some(client), Some(name)) => Resolution {
+                client: ClientIp::new(client.addr.ip),
+                port: client.addr.port,
+                origin: Origin::Header {
+                    name: name.clone(),
+                    index: client.index,
+                },
+                peer,
+                trusted_proxies: client.index + 1,
+            },
+            _ => Resolution {
+                client: ClientIp::new(self.peer_ip),
+                port: peer_port,
+                origin: match peer {
+                    Peer::Proxied { .. } => Origin::ProxyProtocol,
+                    _ => Origin::Peer,
+                },
+                peer,
+                trusted_proxies: 0,
+            },
+        }
+    }
+}
+
+/// The walk's answer for the common case, or `None` to take the walk. The
+/// only error answered here is the walk's `TooManyHops` for a header longer
+/// than `max_hops` (the hostile 60 KB header), so that it is not walked
+/// twice.
+#[inline]
+pub(crate) fn resolve(
+    settings: &Settings,
+    peer: &Peer,
+    headers: &HeaderMap,
+) -> Option<Result<Found, Error>> {
+    let peer_ip = match *peer {
+        Peer::Ip { ip, .. } | Peer::Proxied { ip, .. } => ip.to_canonical(),
+        Peer::Unix | Peer::Unknown => return None,
+    };
+    if peer_ip.is_unspecified() {
+        return None;
+    }
+    let trusted_peer = match (&settings.source, &settings.trust) {
+        (Source::Peer, _) | (_, Trust::Hops { count: 0, .. }) => false,
+        (_, Trust::Proxies(set))
+        | (
+            _,
+            Trust::Hops {
+                peers: PeerFilter::Proxies(set),
+                ..
+            },
+        ) => set.contains(peer_ip),
+        (
+            _,
+            Trust::Hops {
+                peers: PeerFilter::Any,
+                ..
+            },
+        ) => true,
+    };
+    if !trusted_peer {
+        // Rule 1: an untrusted peer is the client, whatever headers say.
+        return Some(Ok(Found {
+            peer_ip,
+            client: None,
+        }));
+    }
+
+    let name = settings.source.header_name()?;
+    let mut chain = Chain::new(settings);
+    let client = match &settings.source {
+        Source::Single(name) => {
+            // CloudFront-Viewer-Address splits at the last colon: the walk's.
+            // A single hop inside a trusted count leaves the chain short.
+            if name == "cloudfront-viewer-address" || chain.skip_next()? {
+                return None;
+            }
+            let line = lines(headers, name).next()?;
+            chain.hop(list_hop(trim_ows(line))?)
+        }
+        source => {
+            let read_line = match source {
+                Source::Forwarded => forwarded_line,
+                _ => list_line,
+            };
+            let mut client = None;
+            for line in lines(headers, name) {
+                match read_line(line, &mut chain) {
+                    Some(None) => {}
+                    Some(found) => {
+                        client = found;
+                        break;
+                    }
+                    None if chain.beyond_limit => {
+                        return Some(Err(Error::TooManyHops {
+                            limit: settings.max_hops,
+                        }));
+                    }
+                    None => return None,
+                }
+            }
+            client
+        }
+    };
+    let client = match client {
+        Some(client) => client,
+        None => chain.end()?,
+    };
+    Some(Ok(Found {
+        peer_ip,
+        client: Some(client),
+    }))
+}
+
+/// One element of a list header, as [`fast_hop`] reads it, with a shortcut
+/// for the commonest form: a bare IPv4 address.
+#[inline]
+fn list_hop(element: &[u8]) -> Option<HopAddr> {
+    match ipv4_exact(element) {
+        Some(v4) if !v4.is_unspecified() => Some(HopAddr {
+            ip: IpAddr::V4(v4),
+            port: None,
+        }),
+        _ => fast_hop(element),
+    }
+}
+
+/// The header's lines, last line first.
+#[inline]
+fn lines<'h>(headers: &'h HeaderMap, name: &HeaderName) -> impl Iterator<Item = &'h [u8]> {
+    headers
+        .get_all(name)
+        .iter()
+        .rev()
+        .map(HeaderValue::as_bytes)
+}
+
+/// A hop found to be the client, with its position from the right.
+struct Client {
+    addr: HopAddr,
+    index: usize,
+}
+
+/// The walk's counting and trust, for hops that are addresses.
+struct Chain<'s> {
+    settings: &'s Settings,
+    /// Hops read so far (the index of the next one).
+    index: usize,
+    /// The oldest trusted hop so far: the client if every hop is trusted.
+    leftmost: Option<Client>,
+    /// A hop was found past `max_hops`: the walk's answer is `TooManyHops`.
+    beyond_limit: bool,
+}
+
+impl<'s> Chain<'s> {
+    fn new(settings: &'s Settings) -> Self {
+        Self {
+            settings,
+            index: 0,
+            leftmost: None,
+            beyond_limit: false,
+        }
+    }
+
+    /// Before the next hop: `Some(true)` when the walk skips it unread
+    /// (inside a trusted hop count; it is then counted), `Some(false)` when
+    /// it is to be read, `None` when the walk stops there (`max_hops`).
+    #[inline]
+    fn skip_next(&mut self) -> Option<bool> {
+        if self.index == self.settings.max_hops {
+            self.beyond_limit = true;
+            return None;
+        }
+        let skip =
+            matches!(&self.settings.trust, Trust::Hops { count, .. } if self.index + 1 < *count);
+        self.index += usize::from(skip);
+        Some(skip)
+    }
+
+    /// Reads the next hop: the client, or `None` for a trusted proxy.
+    #[inline]
+    fn hop(&mut self, addr: HopAddr) -> Option<Client> {
+        let index = self.index;
+        let trusted = match &self.settings.trust {
+            Trust::Proxies(set) => set.contains(addr.ip),
+            // The hop just past the counted proxies is the client.
+            Trust::Hops { .. } => false,
+        };
+        if !trusted {
+            return Some(Client { addr, index });
+        }
+        self.leftmost = Some(Client { addr, index });
+        self.index += 1;
+        None
+    }
+
+    /// [`hop`](Self::hop) for a bare IPv4 address, given as its integer.
+    #[inline]
+    fn hop_v4(&mut self, ip: u32) -> Option<Client> {
+        let index = self.index;
+        let addr = || HopAddr {
+            ip: IpAddr::V4(ip.into()),
+            port: None,
+        };
+        let trusted = match &self.settings.trust {
+            Trust::Proxies(set) => set.contains_v4(ip),
+            Trust::Hops { .. } => false,
+        };
+        if !trusted {
+            return Some(Client {
+                addr: addr(),
+                index,
+            });
+        }
+        self.leftmost = Some(Client {
+            addr: addr(),
+            index,
+        });
+        self.index += 1;
+        None
+    }
+
+    /// Every hop was trusted: the leftmost is the client under the default
+    /// policy; anything else (no hop, a short counted chain, the refusing
+    /// policy) is the walk's to answer.
+    #[inline]
+    fn end(&mut self) -> Option<Client> {
+        match (&self.settings.trust, self.settings.all_trusted) {
+            (Trust::Proxies(_), AllTrusted::Leftmost) => self.leftmost.take(),
+            _ => None,
+        }
+    }
+}
+
+/// Walks one comma-list line from the right: `Some(Some(client))` when
+/// the client is found, `Some(None)` when every hop of the line is a
+/// trusted proxy, `None` to take the walk.
+#[inline]
+fn list_line(line: &[u8], chain: &mut Chain<'_>) -> Option<Option<Client>> {
+    let mut v4 = [0u32; V4_LINE_HOPS];
+    if let Some(n) = v4_line(line, &mut v4) {
+        for &ip in v4[..n].iter().rev() {
+            if ip == 0 {
+                return None; // unspecified: the walk names it
+            }
+            if !chain.skip_next()? {
+                if let Some(client) = chain.hop_v4(ip) {
+                    return Some(Some(client));
+                }
+            }
+        }
+        return Some(None);
+    }
+    let mut end = line.len();
+    loop {
+        let start = comma_before(line, end);
+        let element = trim_ows(&line[start..end]);
+        if element.is_empty() {
+            return None;
+        }
+        if !chain.skip_next()? {
+            if let Some(client) = chain.hop(list_hop(element)?) {
+                return Some(Some(client));
+            }
+        }
+        if start == 0 {
+            return Some(None);
+        }
+        end = start - 1;
+    }
+}
+
+/// The most hops [`v4_line`] reads; longer lines are walked from the right
+/// without reading what lies beyond the client.
+const V4_LINE_HOPS: usize = 8;
+
+/// A line that is nothing but bare IPv4 addresses (the commonest
+/// `X-Forwarded-For` of all), read left to right in one pass into `out`;
+/// the number of addresses. `None` for any other line, or one with more
+/// than [`V4_LINE_HOPS`] elements.
+#[inline]
+fn v4_line(line: &[u8], out: &mut [u32; V4_LINE_HOPS]) -> Option<usize> {
+    let len = line.len();
+    let mut i = skip_ows_after(line, 0);
+    let mut n = 0;
+    loop {
+        let mut ip = 0u32;
+        for octet in 0..4 {
+            if octet > 0 {
+                if i >= len || line[i] != b'.' {
+                    return None;
+                }
+                i += 1;
+            }
+            let (value, next) = decimal_octet(line, i)?;
+            ip = ip << 8 | value;
+            i = next;
+        }
+        if n == V4_LINE_HOPS {
+            return None;
+        }
+        out[n] = ip;
+        n += 1;
+        i = skip_ows_after(line, i);
+        if i == len {
+            return Some(n);
+        }
+        if line[i] != b',' {
+            return None;
+        }
+        i = skip_ows_after(line, i + 1);
+    }
+}
+
+/// One to three decimal digits at `i` without a leading zero, at most 255;
+/// the value and the index after it.
+#[inline(always)]
+fn decimal_octet(s: &[u8], i: usize) -> Option<(u32, usize)> {
+    let digit = |at: usize| {
+        s.get(at)
+            .map(|b| b.wrapping_sub(b'0'))
+            .filter(|&d| d <= 9)
+            .map(u32::from)
+    };
+    let d0 = digit(i)?;
+    let Some(d1) = digit(i + 1) else {
+        return Some((d0, i + 1));
+    };
+    if d0 == 0 {
+        return None;
+    }
+    let Some(d2) = digit(i + 2) else {
+        return Some((d0 * 10 + d1, i + 2));
+    };
+    let v = d0 * 100 + d1 * 10 + d2;
+    (v <= 255).then_some((v, i + 3))
+}
+
+#[inline]
+fn skip_ows_after(line: &[u8], mut i: usize) -> usize {
+    while i < line.len() && matches!(line[i], b' ' | b'\t') {
+        i += 1;
+    }
+    i
+}
+
+/// Where the element that ends at `end` starts: just after the comma before
+/// it, or at the start of the line.
+#[inline]
+fn comma_before(line: &[u8], end: usize) -> usize {
+    rfind_any(&line[..end], [b',']).map_or(0, |comma| comma + 1)
+}
+
+/// The index of the last byte of `s` that is one of `needles`. Eight bytes
+/// at a time: header lines are mostly addresses, the bytes looked for are
+/// few.
+#[inline]
+fn rfind_any<const N: usize>(s: &[u8], needles: [u8; N]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const LOW7: u64 = u64::from_ne_bytes([0x7f; 8]);
+    let mut i = s.len();
+    while i >= 8 {
+        let chunk = u64::from_le_bytes(s[i - 8..i].try_into().expect("eight bytes"));
+        let mut found = 0;
+        for needle in needles {
+            // Bytes equal to the needle become zero, and a zero byte is the
+            // only one whose high bit stays clear: exact, as no carry
+            // crosses a byte.
+            let x = chunk ^ (ONES * u64::from(needle));
+            found |= !(((x & LOW7) + LOW7) | x | LOW7);
+        }
+        if found != 0 {
+            // Little-endian: the highest flagged byte is the last match.
+            return Some(i - 8 + (63 - found.leading_zeros() as usize) / 8);
+        }
+        i -= 8;
+    }
+    s[..i].iter().rposition(|b| needles.contains(b))
+}
+
+/// Walks one `Forwarded` line from the right. Elements are split at commas
+/// outside quoted-strings; a backslash anywhere (a quoted-pair, or a byte
+/// no element allows) or an unbalanced quote leaves the line to the walk.
+#[inline]
+fn forwarded_line(line: &[u8], chain: &mut Chain<'_>) -> Option<Option<Client>> {
+    let mut end = line.len();
+    loop {
+        // The comma before the element, outside quoted-strings.
+        let mut i = end;
+        let mut quoted = false;
+        let comma = loop {
+            let Some(at) = rfind_any(&line[..i], [b',', b'"', b'\\']) else {
+                break None;
+            };
+            match line[at] {
+                b'"' => quoted = !quoted,
+                b',' if !quoted => break Some(at),
+                b'\\' => return None,
+                _ => {}
+            }
+            i = at;
+        };
+        if quoted {
+            return None;
+        }
+        let element = trim_ows(&line[comma.map_or(0, |c| c + 1)..end]);
+        if element.is_empty() {
+            return None;
+        }
+        if !chain.skip_next()? {
+            let addr = element_for(element)?;
+            if let Some(client) = chain.hop(addr) {
+                return Some(Some(client));
+            }
+        }
+        match comma {
+            Some(at) => end = at,
+            None => return Some(None),
+        }
+    }
+}
+
+/// The `for` node of an element made only of `for`, `by`, `host` and
+/// `proto` (any case, each at most once), as `name=value` pairs joined by
+/// `;` without whitespace, each value a token or a quoted-string without
+/// quoted-pairs, the `for` value an address [`fast_forwarded_node`] reads
+/// (a token `for` value only as a bare IPv4 address, the one address form
+/// a token can spell). `None` for any other element, including one
+/// without `for`: the walk reads those.
+///
+/// The `for` value is read once, by the address parser: whatever it
+/// accepts is made of token characters (a bare IPv4 address) or of
+/// quoted-string text (digits, letters, `.:[]_-`), so the walk's check of
+/// those characters cannot fail.
+#[inline]
+fn element_for(element: &[u8]) -> Option<HopAddr> {
+    const FOR: u8 = 1;
+    const BY: u8 = 2;
+    const HOST: u8 = 4;
+    const PROTO: u8 = 8;
+    let mut seen = 0u8;
+    let mut node = None;
+    let mut i = 0;
+    loop {
+        let name_start = i;
+        while i < element.len() && is_tchar(element[i]) {
+            i += 1;
+        }
+        let name = &element[name_start..i];
+        if element.get(i) != Some(&b'=') {
+            return None;
+        }
+        i += 1;
+        let bit = match name.len() {
+            2 if name.eq_ignore_ascii_case(b"by") => BY,
+            3 if name.eq_ignore_ascii_case(b"for") => FOR,
+            4 if name.eq_ignore_ascii_case(b"host") => HOST,
+            5 if name.eq_ignore_ascii_case(b"proto") => PROTO,
+            _ => return None,
+        };
+        if seen & bit != 0 {
+            return None;
+        }
+        seen |= bit;
+        let quoted = element.get(i) == Some(&b'"');
+        if bit == FOR {
+            if quoted {
+                let close = i + 1 + element[i + 1..].iter().position(|&b| b == b'"')?;
+                node = Some(fast_forwarded_node(&element[i + 1..close])?);
+                i = close + 1;
+            } else {
+                let (v4, len) = ipv4_prefix(&element[i..])?;
+                node = Some(fast_finish(IpAddr::V4(v4), None)?);
+                i += len;
+            }
+        } else if quoted {
+            i += 1;
+            while i < element.len() && is_qdtext(element[i]) {
+                i += 1;
+            }
+            if element.get(i) != Some(&b'"') {
+                return None;
+            }
+            i += 1;
+        } else {
+            let value_start = i;
+            while i < element.len() && is_tchar(element[i]) {
+                i += 1;
+            }
+            if i == value_start {
+                return None;
+            }
+        }
+        match element.get(i) {
+            None => return node,
+            Some(b';') => i += 1,
+            Some(_) => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn element_for_reads_only_the_simple_subset() {
+        let ok: &[(&[u8], &str, Option<u16>)] = &[
+            (b"for=192.0.2.1", "192.0.2.1", None),
+            (b"FOR=192.0.2.1;proto=https", "192.0.2.1", None),
+            (b"for=\"192.0.2.1:8080\"", "192.0.2.1", Some(8080)),
+            (
+                br#"proto=http;For="[2001:db8::1]:80";by=_p;host="a,b""#,
+                "2001:db8::1",
+                Some(80),
+            ),
+            (br#"for="[::ffff:10.0.0.1]""#, "10.0.0.1", None),
+        ];
+        for (element, ip, port) in ok {
+            let hop = element_for(element).unwrap_or_else(|| panic!("{element:?}"));
+            assert_eq!(hop.ip, ip.parse::<IpAddr>().unwrap(), "{element:?}");
+            assert_eq!(hop.port, *port, "{element:?}");
+        }
+        // Each of these is for the walk: it either errs or needs more care.
+        let walk: &[&[u8]] = &[
+            b"proto=https",
+            b"for=1.2.3.4;for=1.2.3.4",
+            b"for=1.2.3.4;FOR=1.2.3.4",
+            b"for=1.2.3.4;",
+            b"for=1.2.3.4;;proto=http",
+            b"for = 1.2.3.4",
+            b"for=1.2.3.4; proto=http",
+            b"for=1.2.3.4;ext=1",
+            br#"for="1.2.3.4"x"#,
+            br#"for="1.2.3.4"#,
+            b"for=",
+            b"=1.2.3.4",
+            b"for=[::1]",
+            b"for=1.2.3.4:80",
+            b"for=1.2.3.4x",
+            b"for=1.2.3.4.5",
+            b"for=0.0.0.0",
+            b"for=unknown",
+            b"for=_hidden",
+            br#"for="[::]""#,
+            br#"for="1.2.3.4";proto=ht"tp"#,
+            b"for=1.2.3.4;proto=",
+        ];
+        for element in walk {
+            assert!(element_for(element).is_none(), "{element:?}");
+        }
+    }
+
+    #[test]
+    fn rfind_any_finds_the_last_needle_in_every_position() {
+        for len in 0..40 {
+            for at in 0..len {
+                let mut s = vec![b'1'; len];
+                s[at] = b',';
+                if at > 2 {
+                    s[at - 3] = b'"';
+                }
+                assert_eq!(rfind_any(&s, [b',']), Some(at), "{len} {at}");
+                assert_eq!(rfind_any(&s, [b',', b'"']), Some(at));
+                assert_eq!(rfind_any(&s, [b'\\']), None);
+            }
+        }
+        // Bytes with the high bit set are not mistaken for a needle.
+        assert_eq!(rfind_any(&[0xac; 20], [b',']), None);
+        assert_eq!(rfind_any(&[0x2c ^ 0x80; 20], [b',']), None);
+    }
+}
