@@ -416,15 +416,6 @@ pub(crate) fn parse_ipv6(s: &[u8]) -> Result<Ipv6Addr, HopError> {
         .map_err(|_| HopError::InvalidAddress)
 }
 
-/// `s` is exactly a strict dotted quad.
-#[inline]
-pub(crate) fn ipv4_exact(s: &[u8]) -> Option<Ipv4Addr> {
-    match ipv4_prefix(s) {
-        Some((ip, n)) if n == s.len() => Some(ip),
-        _ => None,
-    }
-}
-
 /// A strict dotted quad at the start of `s` (no leading zeros); the address
 /// and the number of bytes it used.
 #[inline]
@@ -469,21 +460,32 @@ pub(crate) fn ipv4_prefix(s: &[u8]) -> Option<(Ipv4Addr, usize)> {
     Some((Ipv4Addr::from(out), i))
 }
 
-#[inline]
-fn hex(b: u8) -> Option<u32> {
-    match b {
-        b'0'..=b'9' => Some(u32::from(b - b'0')),
-        b'a'..=b'f' => Some(u32::from(b - b'a' + 10)),
-        b'A'..=b'F' => Some(u32::from(b - b'A' + 10)),
-        _ => None,
+/// Hexadecimal digit values, 0xff for every other byte: one load per byte.
+const HEX: [u8; 256] = {
+    let mut table = [0xff; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => 0xff,
+        };
+        b += 1;
     }
-}
+    table
+};
 
 /// IPv6 text without brackets or zone, accepting exactly what
 /// `Ipv6Addr::from_str` accepts.
+///
+/// Groups are shifted into one integer as they are read; a `::` records
+/// how many came before it, and the groups after it are moved to the low
+/// end at the finish.
 fn ipv6_fast(s: &[u8]) -> Option<Ipv6Addr> {
     let len = s.len();
-    let mut groups = [0u16; 8];
+    let mut bits = 0u128;
     let mut n = 0usize;
     let mut gap: Option<usize> = None;
     let mut i = 0usize;
@@ -504,10 +506,11 @@ fn ipv6_fast(s: &[u8]) -> Option<Ipv6Addr> {
         let start = i;
         let mut v = 0u32;
         while i < len && i - start < 4 {
-            match hex(s[i]) {
-                Some(h) => v = v << 4 | h,
-                None => break,
+            let h = HEX[usize::from(s[i])];
+            if h == 0xff {
+                break;
             }
+            v = v << 4 | u32::from(h);
             i += 1;
         }
         if i == start {
@@ -521,16 +524,14 @@ fn ipv6_fast(s: &[u8]) -> Option<Ipv6Addr> {
             if start + used != len {
                 return None;
             }
-            let [a, b, c, d] = v4.octets();
-            groups[n] = u16::from_be_bytes([a, b]);
-            groups[n + 1] = u16::from_be_bytes([c, d]);
+            bits = bits << 32 | u128::from(u32::from(v4));
             n += 2;
             break;
         }
         if n == 8 {
             return None;
         }
-        groups[n] = v as u16;
+        bits = bits << 16 | u128::from(v);
         n += 1;
         if i == len {
             break;
@@ -553,15 +554,18 @@ fn ipv6_fast(s: &[u8]) -> Option<Ipv6Addr> {
         }
     }
     match gap {
-        None if n == 8 => {}
+        None if n == 8 => Some(Ipv6Addr::from(bits)),
         Some(g) if n < 8 => {
-            let tail = n - g;
-            groups.copy_within(g..n, 8 - tail);
-            groups[g..8 - tail].fill(0);
+            // `bits` holds n groups: g before the gap, n - g after it. The
+            // groups before the gap move up by the 8 - n zero groups.
+            let tail_bits = 16 * (n - g) as u32;
+            let tail = bits & !(u128::MAX.checked_shl(tail_bits).unwrap_or(0));
+            let head = bits.checked_shr(tail_bits).unwrap_or(0);
+            let head = head.checked_shl(16 * (8 - g) as u32).unwrap_or(0);
+            Some(Ipv6Addr::from(head | tail))
         }
-        _ => return None,
+        _ => None,
     }
-    Some(Ipv6Addr::from(groups))
 }
 
 /// The success path of [`parse_forwarded_node`] for `IPv4[:port]` and
@@ -861,6 +865,48 @@ mod tests {
             "9.99.199.249",
         ] {
             assert_eq!(parse_ipv4(s.as_bytes()), Ok(s.parse().unwrap()));
+        }
+    }
+
+    /// The hand-written IPv6 reader and std's agree on every text: IPv6
+    /// characters in any order (mostly rejected), and real addresses
+    /// written compressed, uncompressed, in capitals or with an IPv4 tail.
+    mod ipv6_against_std {
+        use super::super::ipv6_fast;
+        use proptest::prelude::*;
+        use std::net::Ipv6Addr;
+
+        fn check(text: &str) -> Result<(), TestCaseError> {
+            prop_assert_eq!(ipv6_fast(text.as_bytes()), text.parse::<Ipv6Addr>().ok(), "{:?}", text);
+            Ok(())
+        }
+
+        proptest! {
+            #[test]
+            fn on_ipv6_characters(text in "[0-9a-fA-F:.]{0,45}") {
+                check(&text)?;
+            }
+
+            #[test]
+            fn on_real_addresses(groups in proptest::array::uniform8(prop_oneof![Just(0u16), any::<u16>()]), style in 0u8..4) {
+                let ip = Ipv6Addr::from(groups);
+                let text = match style {
+                    0 => ip.to_string(),
+                    1 => groups.iter().map(|g| format!("{g:x}")).collect::<Vec<_>>().join(":"),
+                    2 => ip.to_string().to_uppercase(),
+                    _ => {
+                        let [a, b, c, d] = (u128::from(ip) as u32).to_be_bytes();
+                        let head: Vec<String> = groups[..6].iter().map(|g| format!("{g:x}")).collect();
+                        format!("{}:{a}.{b}.{c}.{d}", head.join(":"))
+                    }
+                };
+                check(&text)?;
+                // Every way of cutting the text short, or of doubling a colon.
+                for cut in 0..text.len() {
+                    check(&text[..cut])?;
+                }
+                check(&text.replacen(':', "::", 1))?;
+            }
         }
     }
 }

@@ -24,7 +24,7 @@ use std::net::IpAddr;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::addr::{HopAddr, fast_finish, fast_forwarded_node, fast_hop, ipv4_exact, ipv4_prefix};
+use crate::addr::{HopAddr, fast_finish, fast_forwarded_node, fast_hop, ipv4_prefix};
 use crate::error::Error;
 use crate::forwarded::{is_qdtext, is_tchar};
 use crate::list::trim_ows;
@@ -137,11 +137,13 @@ pub(crate) fn resolve(
         Source::Single(name) => {
             // CloudFront-Viewer-Address splits at the last colon: the walk's.
             // A single hop inside a trusted count leaves the chain short.
-            if name == "cloudfront-viewer-address" || chain.skip_next()? {
+            if name.as_str() == "cloudfront-viewer-address" || chain.skip_next()? {
                 return None;
             }
+            // Servers strip whitespace around a field value; a line that
+            // still has some is the walk's to trim.
             let line = lines(headers, name).next()?;
-            chain.hop(list_hop(trim_ows(line))?)
+            chain.hop(fast_hop(line)?)
         }
         source => {
             let read_line = match source {
@@ -175,19 +177,6 @@ pub(crate) fn resolve(
         peer_ip,
         client: Some(client),
     }))
-}
-
-/// One element of a list header, as [`fast_hop`] reads it, with a shortcut
-/// for the commonest form: a bare IPv4 address.
-#[inline]
-fn list_hop(element: &[u8]) -> Option<HopAddr> {
-    match ipv4_exact(element) {
-        Some(v4) if !v4.is_unspecified() => Some(HopAddr {
-            ip: IpAddr::V4(v4),
-            port: None,
-        }),
-        _ => fast_hop(element),
-    }
 }
 
 /// The header's lines, last line first.
@@ -324,7 +313,7 @@ fn list_line(line: &[u8], chain: &mut Chain<'_>) -> Option<Option<Client>> {
             return None;
         }
         if !chain.skip_next()? {
-            if let Some(client) = chain.hop(list_hop(element)?) {
+            if let Some(client) = chain.hop(fast_hop(element)?) {
                 return Some(Some(client));
             }
         }

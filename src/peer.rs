@@ -67,6 +67,7 @@ impl Peer {
 }
 
 impl From<SocketAddr> for Peer {
+    #[inline]
     fn from(addr: SocketAddr) -> Self {
         Peer::Ip {
             ip: addr.ip().to_canonical(),
@@ -76,6 +77,7 @@ impl From<SocketAddr> for Peer {
 }
 
 impl From<IpAddr> for Peer {
+    #[inline]
     fn from(ip: IpAddr) -> Self {
         Peer::Ip {
             ip: ip.to_canonical(),
@@ -85,6 +87,7 @@ impl From<IpAddr> for Peer {
 }
 
 impl From<Option<SocketAddr>> for Peer {
+    #[inline]
     fn from(addr: Option<SocketAddr>) -> Self {
         addr.map_or(Peer::Unknown, Peer::from)
     }

@@ -34,6 +34,7 @@ impl ClientIp {
     }
 
     /// The address.
+    #[inline]
     pub fn ip(self) -> IpAddr {
         self.0
     }
@@ -182,11 +183,13 @@ pub struct Resolution {
 
 impl Resolution {
     /// The client address.
+    #[inline]
     pub fn client(&self) -> ClientIp {
         self.client
     }
 
     /// The client address as an [`IpAddr`].
+    #[inline]
     pub fn ip(&self) -> IpAddr {
         self.client.ip()
     }

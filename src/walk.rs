@@ -132,7 +132,7 @@ pub(crate) fn walk<O: Observer>(
         Source::Single(name) => {
             // One address per header: the last line, never split on commas.
             let element = lines(name).next().map(|line| Ok(trim_ows(line)));
-            if name == "cloudfront-viewer-address" {
+            if name.as_str() == "cloudfront-viewer-address" {
                 walk.chain(name, element.into_iter(), read_ip_port_last_colon, obs)
             } else {
                 walk.chain(name, element.into_iter(), read_list, obs)
