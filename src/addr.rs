@@ -877,7 +877,12 @@ mod tests {
         use std::net::Ipv6Addr;
 
         fn check(text: &str) -> Result<(), TestCaseError> {
-            prop_assert_eq!(ipv6_fast(text.as_bytes()), text.parse::<Ipv6Addr>().ok(), "{:?}", text);
+            prop_assert_eq!(
+                ipv6_fast(text.as_bytes()),
+                text.parse::<Ipv6Addr>().ok(),
+                "{:?}",
+                text
+            );
             Ok(())
         }
 

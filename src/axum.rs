@@ -90,9 +90,14 @@ impl IntoResponse for ClientIpRejection {
 }
 
 /// What the layer stored, or a resolution made here.
-fn resolution(parts: &Parts) -> Result<Resolution, ClientIpRejection> {
+/// Reads the request's resolution with `read`: the one the layer stored
+/// (borrowed, not cloned), or one made now from a `Resolver` extension.
+fn read_resolution<T>(
+    parts: &Parts,
+    read: impl FnOnce(&Resolution) -> T,
+) -> Result<T, ClientIpRejection> {
     if let Some(resolution) = parts.extensions.get::<Resolution>() {
-        return Ok(resolution.clone());
+        return Ok(read(resolution));
     }
     if let Some(error) = parts.extensions.get::<Error>() {
         return Err(ClientIpRejection::from_error(*error));
@@ -103,6 +108,7 @@ fn resolution(parts: &Parts) -> Result<Resolution, ClientIpRejection> {
         .ok_or(ClientIpRejection::MissingResolver)?;
     resolver
         .resolve(peer_from_extensions(&parts.extensions), &parts.headers)
+        .map(|resolution| read(&resolution))
         .map_err(ClientIpRejection::from_error)
 }
 
@@ -118,7 +124,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = ClientIpRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        resolution(parts).map(|r| r.client())
+        read_resolution(parts, Resolution::client)
     }
 }
 
@@ -126,7 +132,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for ClientIp {
     type Rejection = ClientIpRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        optional(resolution(parts).map(|r| r.client()))
+        optional(read_resolution(parts, Resolution::client))
     }
 }
 
@@ -134,7 +140,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Resolution {
     type Rejection = ClientIpRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        resolution(parts)
+        read_resolution(parts, Resolution::clone)
     }
 }
 
@@ -142,6 +148,6 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Resolution {
     type Rejection = ClientIpRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        optional(resolution(parts))
+        optional(read_resolution(parts, Resolution::clone))
     }
 }

@@ -5,6 +5,10 @@
 //! [`Resolver::explain`]: it reports each step to an [`Observer`], and the
 //! resolver's observer does nothing (and compiles to nothing), so the
 //! explanation can never disagree with the answer.
+//!
+//! `resolve` first tries [`crate::fast`], which answers the common request
+//! in one pass and leaves everything else here; where it answers, its
+//! answer is this walk's (tested, not assumed: see that module).
 
 use std::net::IpAddr;
 

@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# Load test of the whole stack: the same one-route axum server with and
-# without realip's ClientIpLayer, under wrk, on loopback only.
+# Load test of the whole stack: the same one-route axum server without
+# realip, with realip's ClientIpLayer added by Router::layer ("with"), and
+# with the same layer wrapped once around the whole Router ("outer"),
+# under wrk, on loopback only.
 #
-#   bash benches/compare/load.sh                   # 3 rounds x 2 servers x 10 s (~75 s)
-#   RUNS=5 DURATION=20s bash benches/compare/load.sh
+#   bash benches/compare/load.sh                   # 3 rounds x 3 servers x 10 s (~2.5 min)
+#   RUNS=6 DURATION=20s bash benches/compare/load.sh
 #   INSTRUCTIONS=0 bash benches/compare/load.sh    # skip the callgrind part
+#   RUNS=0 bash benches/compare/load.sh            # the callgrind part only
 #
 # Each server runs on one thread pinned to CPU 0; wrk runs one thread pinned
 # to CPU 1, with CONNECTIONS connections and the header of a 3-hop chain.
-# The order alternates each round (without/with, then with/without), so
-# that a drift in the machine's load falls on both. Reported per run:
-# requests/s, p99 latency, and the server's CPU time per request (from
-# /proc, less sensitive to what else the machine runs than requests/s).
-# Then, unless INSTRUCTIONS=0, each server runs under callgrind while wrk
-# drives it for 5 s: user-space instructions per request, which no other
-# load on the machine changes (valgrind needed).
+# The order rotates each round, so that a drift in the machine's load falls
+# on every server. Reported per run: requests/s, p99 latency, and the
+# server's CPU time per request (from /proc, less sensitive to what else
+# the machine runs than requests/s). Then, unless INSTRUCTIONS=0, each
+# server runs under callgrind while wrk drives it for 5 s: user-space
+# instructions per request, which no other load on the machine changes
+# (valgrind needed).
 # Needs wrk (Debian: apt-get install -y wrk) and taskset (util-linux).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -24,6 +27,7 @@ DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-32}"
 PORT_WITHOUT="${PORT_WITHOUT:-18181}"
 PORT_WITH="${PORT_WITH:-18182}"
+PORT_OUTER="${PORT_OUTER:-18183}"
 CONFIG="x-forwarded-for; trust=loopback, 10.0.0.0/8"
 XFF="203.0.113.7, 10.0.0.1, 10.0.0.2"
 EXPECTED="203.0.113.7"
@@ -41,24 +45,39 @@ cleanup() {
 }
 trap cleanup EXIT
 
-taskset -c 0 "$hello" --listen "127.0.0.1:$PORT_WITHOUT" >> "$log" &
-pids+=($!)
-pid_without=$!
-taskset -c 0 "$hello" --listen "127.0.0.1:$PORT_WITH" --realip "$CONFIG" >> "$log" &
-pids+=($!)
-pid_with=$!
+# The servers: "without" realip, "with" it (ClientIpLayer through
+# Router::layer, as most axum code adds layers), and "outer" (the same
+# layer wrapped around the whole Router once, which skips axum's per-route
+# boxing: the difference to "with" is axum's cost, not realip's).
+servers="without with outer"
+port_of() { case $1 in without) echo "$PORT_WITHOUT" ;; with) echo "$PORT_WITH" ;; outer) echo "$PORT_OUTER" ;; esac; }
+args_of() {
+    case $1 in
+        without) ;;
+        with) printf '%s\n' --realip "$CONFIG" ;;
+        outer) printf '%s\n' --realip "$CONFIG" --wrap outer ;;
+    esac
+}
+declare -A pid_of
+for name in $servers; do
+    mapfile -t args < <(args_of "$name")
+    taskset -c 0 "$hello" --listen "127.0.0.1:$(port_of "$name")" "${args[@]}" >> "$log" &
+    pids+=($!)
+    pid_of[$name]=$!
+done
 
-# Wait for both, and check that each answers what it should before timing.
-for port in "$PORT_WITHOUT" "$PORT_WITH"; do
+# Wait for each, and check that each answers what it should before timing.
+for name in $servers; do
+    port=$(port_of "$name")
     for _ in $(seq 50); do
         curl -s -o /dev/null "http://127.0.0.1:$port/ip" && break
         sleep 0.1
     done
+    got=$(curl -s -H "X-Forwarded-For: $XFF" "http://127.0.0.1:$port/ip")
+    want=$EXPECTED
+    [ "$name" = without ] && want=127.0.0.1
+    [ "$got" = "$want" ] || { echo "load.sh: $name answered '$got', not '$want'" >&2; exit 1; }
 done
-got_without=$(curl -s -H "X-Forwarded-For: $XFF" "http://127.0.0.1:$PORT_WITHOUT/ip")
-got_with=$(curl -s -H "X-Forwarded-For: $XFF" "http://127.0.0.1:$PORT_WITH/ip")
-[ "$got_without" = "127.0.0.1" ] || { echo "load.sh: without answered '$got_without'" >&2; exit 1; }
-[ "$got_with" = "$EXPECTED" ] || { echo "load.sh: with answered '$got_with'" >&2; exit 1; }
 
 # CPU ticks (user + system) a process has used so far.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -90,25 +109,28 @@ run() {
         'BEGIN { printf "%s %.0f %.0f %.2f\n", n, r, p, t / hz * 1e6 / c }'
 }
 
-# Warm both up (connections, caches, CPU frequency) before the first round.
-taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$PORT_WITHOUT/ip" > /dev/null
-taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d2s -H "X-Forwarded-For: $XFF" "http://127.0.0.1:$PORT_WITH/ip" > /dev/null
+# Warm each up (connections, caches, CPU frequency) before the first round.
+for name in $servers; do
+    taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d2s -H "X-Forwarded-For: $XFF" "http://127.0.0.1:$(port_of "$name")/ip" > /dev/null
+done
 
+# Each round runs every server once; the order rotates, so that a drift in
+# the machine's load falls on all of them.
 results=$(mktemp)
 for round in $(seq "$RUNS"); do
-    if [ $((round % 2)) -eq 1 ]; then order="without with"; else order="with without"; fi
+    case $((round % 3)) in
+        1) order="without with outer" ;;
+        2) order="with outer without" ;;
+        0) order="outer without with" ;;
+    esac
     for name in $order; do
-        if [ "$name" = without ]; then
-            run without "$PORT_WITHOUT" "$pid_without"
-        else
-            run with "$PORT_WITH" "$pid_with"
-        fi
+        run "$name" "$(port_of "$name")" "${pid_of[$name]}"
     done | sed "s/^/$round /" >> "$results"
 done
 
 echo "# load test: $RUNS rounds x $DURATION, wrk -t1 -c$CONNECTIONS (CPU 1), server current_thread (CPU 0)"
 echo "# $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# with: ClientIpLayer + ClientIp extractor, REALIP='$CONFIG'; without: ConnectInfo peer"
+echo "# with: ClientIpLayer (Router::layer) + ClientIp extractor, REALIP='$CONFIG'; outer: the same layer around the whole Router; without: ConnectInfo peer"
 echo
 echo "| round | server | requests/s | p99 latency (µs) | server CPU µs/request |"
 echo "|---:|---|---:|---:|---:|"
@@ -117,20 +139,21 @@ echo
 echo "| server | median requests/s | median p99 (µs) | median CPU µs/request |"
 echo "|---|---:|---:|---:|"
 median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-for name in without with; do
+for name in $servers; do
     rps=$(awk -v n="$name" '$2 == n {print $3}' "$results" | median)
     p99=$(awk -v n="$name" '$2 == n {print $4}' "$results" | median)
     cpu=$(awk -v n="$name" '$2 == n {print $5}' "$results" | median)
     echo "| $name | $rps | $p99 | $cpu |"
 done
-rps_without=$(awk '$2 == "without" {print $3}' "$results" | median)
-rps_with=$(awk '$2 == "with" {print $3}' "$results" | median)
-cpu_without=$(awk '$2 == "without" {print $5}' "$results" | median)
-cpu_with=$(awk '$2 == "with" {print $5}' "$results" | median)
 echo
-awk -v a="$rps_without" -v b="$rps_with" -v c="$cpu_without" -v d="$cpu_with" 'BEGIN {
-    printf "with realip: %+.1f%% requests/s, %+.1f%% server CPU per request (target: within 3%% throughput)\n", (b - a) / a * 100, (d - c) / c * 100
-}'
+for name in with outer; do
+    awk -v n="$name" -v a="$(awk '$2 == "without" {print $3}' "$results" | median)" \
+        -v b="$(awk -v n="$name" '$2 == n {print $3}' "$results" | median)" \
+        -v c="$(awk '$2 == "without" {print $5}' "$results" | median)" \
+        -v d="$(awk -v n="$name" '$2 == n {print $5}' "$results" | median)" 'BEGIN {
+        printf "%s: %+.1f%% requests/s, %+.1f%% server CPU per request against without (target: within 3%% throughput)\n", n, (b - a) / a * 100, (d - c) / c * 100
+    }'
+done
 rm -f "$results"
 
 [ "${INSTRUCTIONS:-1}" = 0 ] && exit 0
@@ -169,8 +192,8 @@ echo "## Server instructions per request (callgrind, wrk -c4 for 5 s; startup su
 echo
 echo "| server | requests | instructions per request |"
 echo "|---|---:|---:|"
-for name in without with; do
-    if [ "$name" = without ]; then args=(); else args=(--realip "$CONFIG"); fi
+for name in $servers; do
+    mapfile -t args < <(args_of "$name")
     read -r base _ <<< "$(instructions none "$PORT_WITHOUT" "${args[@]}")"
     read -r total requests <<< "$(instructions 5s "$PORT_WITHOUT" "${args[@]}")"
     per=$(( (total - base) / (requests - 1) ))
@@ -178,6 +201,9 @@ for name in without with; do
     eval "per_$name=$per"
 done
 echo
-awk -v a="$per_without" -v b="$per_with" 'BEGIN {
-    printf "realip adds %d instructions per request (%+.1f%% of the server without it)\n", b - a, (b - a) / a * 100
-}'
+for name in with outer; do
+    eval "per=\$per_$name"
+    awk -v n="$name" -v a="$per_without" -v b="$per" 'BEGIN {
+        printf "%s: realip adds %d instructions per request (%+.1f%% of the server without it)\n", n, b - a, (b - a) / a * 100
+    }'
+done
