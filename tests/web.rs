@@ -932,3 +932,33 @@ async fn httpbin_reads_its_configuration_from_realip() {
     assert_eq!(v["error"]["kind"], "unknown_hop", "{v}");
     assert!(v.get("client").is_none(), "{v}");
 }
+
+/// The README's lighter set-up: the layer wrapped once around the whole
+/// `Router` (no per-route `Router::layer`), served with `ConnectInfo`. The
+/// extractors read the same stored resolution.
+#[tokio::test]
+async fn a_layer_around_the_whole_router_serves_the_extractors() {
+    use axum::ServiceExt;
+    use tower::Layer;
+
+    let app = ClientIpLayer::new(resolver("x-forwarded-for; trust=loopback")).layer(routes());
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("a bound address");
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(
+                app,
+            ),
+        )
+        .await
+        .expect("server");
+    });
+    let reply = get_path(addr, "/ip", &["X-Forwarded-For: 1.1.1.1, 203.0.113.7"]).await;
+    assert_eq!((reply.status, reply.body.trim()), (200, "203.0.113.7"));
+    let reply = get_path(addr, "/resolution", &["X-Forwarded-For: 203.0.113.7"]).await;
+    assert_eq!(reply.json()["trusted_proxies"], 1, "{:?}", reply.body);
+    // An unresolvable chain: the extractor's 400, as with Router::layer.
+    let reply = get_path(addr, "/ip", &["X-Forwarded-For: 203.0.113.7, garbage"]).await;
+    assert_eq!(reply.status, 400, "{:?}", reply.body);
+}
