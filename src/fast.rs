@@ -43,7 +43,7 @@ pub(crate) struct Found {
 impl Found {
     /// The resolution the walk would return, `peer` being the peer given.
     #[inline]
-    pub(crate) fn resolution(self, source: &Source, peer: Peer) -> Resolution {
+    pub(crate) fn resolution(self, header: Option<&'static HeaderName>, peer: Peer) -> Resolution {
         let (peer, peer_port) = match peer {
             Peer::Ip { port, .. } => (
                 Peer::Ip {
@@ -63,12 +63,12 @@ impl Found {
             // `resolve` finds nothing for these.
             Peer::Unix | Peer::Unknown => (peer, None),
         };
-        match (self.client, source.header_name()) {
+        match (self.client, header) {
             (Some(client), Some(name)) => Resolution {
                 client: ClientIp::new(client.addr.ip),
                 port: client.addr.port,
                 origin: Origin::Header {
-                    name: name.clone(),
+                    name,
                     index: client.index,
                 },
                 peer,
@@ -131,7 +131,7 @@ pub(crate) fn resolve(
         }));
     }
 
-    let name = settings.source.header_name()?;
+    let name = settings.header?;
     let mut chain = Chain::new(settings);
     let client = match &settings.source {
         Source::Single(name) => {

@@ -79,6 +79,7 @@ mod error;
 pub mod explain;
 mod fast;
 pub mod forwarded;
+mod header_names;
 pub mod list;
 mod peer;
 #[cfg(feature = "proxy-protocol")]

@@ -134,11 +134,37 @@ pub enum Origin {
     ProxyProtocol,
     /// A header element.
     Header {
-        /// The header's name.
-        name: HeaderName,
+        /// The header's name: one copy per distinct name for the whole
+        /// process, shared by every resolution (so a resolution never
+        /// clones a name).
+        name: &'static HeaderName,
         /// Position from the right (0 = the newest element).
         index: usize,
     },
+}
+
+impl Origin {
+    /// [`Origin::Header`] for a header name given by value: the name is
+    /// interned (kept once for the life of the process, like the names of
+    /// configured resolvers), for building an origin to compare with.
+    ///
+    /// ```
+    /// use realip::{Origin, Resolver};
+    /// use http::HeaderMap;
+    ///
+    /// let resolver: Resolver = "x-forwarded-for; trust=10.0.0.0/8".parse().unwrap();
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("x-forwarded-for", "203.0.113.7".parse().unwrap());
+    /// let peer: std::net::SocketAddr = "10.0.0.3:40000".parse().unwrap();
+    /// let r = resolver.resolve(peer, &headers).unwrap();
+    /// assert_eq!(r.origin(), &Origin::header(&"x-forwarded-for".parse().unwrap(), 0));
+    /// ```
+    pub fn header(name: &HeaderName, index: usize) -> Origin {
+        Origin::Header {
+            name: crate::header_names::intern(name),
+            index,
+        }
+    }
 }
 
 impl fmt::Display for Origin {

@@ -90,24 +90,6 @@ impl Source {
         }
     }
 
-    /// The same source, its header name made static when it is one of the
-    /// well-known forwarding headers: a static name is cloned into each
-    /// `Resolution` for free, a name made at run time costs two atomic
-    /// operations per resolution.
-    fn with_static_name(self) -> Self {
-        let known = |name: &HeaderName| {
-            crate::explain::FORWARDING_HEADERS
-                .iter()
-                .find(|&&h| h == name.as_str())
-                .map(|&h| HeaderName::from_static(h))
-        };
-        match self {
-            Source::List(name) => Source::List(known(&name).unwrap_or(name)),
-            Source::Single(name) => Source::Single(known(&name).unwrap_or(name)),
-            other => other,
-        }
-    }
-
     /// Whether this source reads a header that appears at most once per hop
     /// (a single-address header).
     pub fn is_single(&self) -> bool {
@@ -240,6 +222,9 @@ pub struct Resolver {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Settings {
     pub(crate) source: Source,
+    /// The source's header name, interned (`None` for the peer source):
+    /// what [`Origin::Header`](crate::Origin::Header) names.
+    pub(crate) header: Option<&'static HeaderName>,
     pub(crate) trust: Trust,
     pub(crate) all_trusted: AllTrusted,
     pub(crate) max_hops: usize,
@@ -252,6 +237,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             source: Source::Peer,
+            header: None,
             trust: Trust::Proxies(ProxySet::new()),
             all_trusted: AllTrusted::Leftmost,
             max_hops: DEFAULT_MAX_HOPS,
@@ -277,7 +263,7 @@ impl Resolver {
         // The common case in one pass; anything else takes the walk, which
         // gives the same answer wherever both answer.
         match fast::resolve(&self.settings, &peer, headers) {
-            Some(Ok(found)) => return Ok(found.resolution(&self.settings.source, peer)),
+            Some(Ok(found)) => return Ok(found.resolution(self.settings.header, peer)),
             Some(Err(e)) => return Err(e),
             None => {}
         }
@@ -511,13 +497,8 @@ impl ResolverBuilder {
             }
         }
         let mut r = r;
-        r.source = r.source.with_static_name();
-        // A header name made at run time is reference-counted bytes; its
-        // first clone allocates the shared counter. Take that clone here so
-        // that cloning the name into each `Resolution` never allocates.
-        if let Some(name) = r.source.header_name() {
-            drop(name.clone());
-        }
+        // Each `Resolution` names its header by this one static copy.
+        r.header = r.source.header_name().map(crate::header_names::intern);
         Ok(Resolver {
             settings: Arc::new(r),
         })

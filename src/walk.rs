@@ -118,10 +118,18 @@ pub(crate) fn walk<O: Observer>(
             .rev()
             .map(HeaderValue::as_bytes)
     };
+    // `build` interns the header's name once; interning here would only
+    // serve a resolver made some other way (there is none), and is still
+    // correct.
+    let interned = |name: &HeaderName| {
+        resolver
+            .header
+            .unwrap_or_else(|| crate::header_names::intern(name))
+    };
     match &resolver.source {
         Source::Peer => unreachable!("the peer source returns above"),
         Source::Forwarded => {
-            let name = &http::header::FORWARDED;
+            let name = interned(&http::header::FORWARDED);
             walk.chain(
                 name,
                 forwarded::RevElements::new(lines(name)),
@@ -130,10 +138,12 @@ pub(crate) fn walk<O: Observer>(
             )
         }
         Source::List(name) => {
+            let name = interned(name);
             let elements = list::RevElements::new(lines(name)).map(Ok);
             walk.chain(name, elements, read_list, obs)
         }
         Source::Single(name) => {
+            let name = interned(name);
             // One address per header: the last line, never split on commas.
             let element = lines(name).next().map(|line| Ok(trim_ows(line)));
             if name.as_str() == "cloudfront-viewer-address" {
@@ -192,7 +202,7 @@ impl Walk<'_> {
     /// Walks the header's elements, newest first, from a trusted peer.
     fn chain<'a, O, I>(
         self,
-        name: &HeaderName,
+        name: &'static HeaderName,
         elements: I,
         read: impl Fn(&[u8]) -> Hop,
         obs: &mut O,
@@ -206,10 +216,7 @@ impl Walk<'_> {
             Trust::Hops { count, .. } => Some(*count),
             Trust::Proxies(_) => None,
         };
-        let header = |index| Origin::Header {
-            name: name.clone(),
-            index,
-        };
+        let header = |index| Origin::Header { name, index };
         let mut index = 0;
         let mut empties = 0;
         let mut leftmost: Option<(HopAddr, usize)> = None;

@@ -212,7 +212,7 @@ fn list_header_named_at_run_time() {
     let result = assert_no_heap("list header", &resolver, gateway(), &headers);
     assert_eq!(client(&result), "203.0.113.7");
     assert!(
-        matches!(result.unwrap().origin(), Origin::Header { index: 1, name } if name == "x-client-chain")
+        matches!(result.unwrap().origin(), Origin::Header { index: 1, name } if name.as_str() == "x-client-chain")
     );
 }
 

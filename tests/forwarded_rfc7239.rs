@@ -81,10 +81,7 @@ fn check(row: u32, lines: &[&str], expected: Expect) {
             assert_eq!(r.port(), port, "row {row} {lines:?}");
             assert_eq!(
                 r.origin(),
-                &Origin::Header {
-                    name: http::header::FORWARDED,
-                    index
-                },
+                &Origin::header(&http::header::FORWARDED, index),
                 "row {row} {lines:?}"
             );
         }

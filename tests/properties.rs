@@ -912,7 +912,7 @@ proptest! {
         if let Ok(r) = &result {
             prop_assert_eq!(r.peer(), peer.resolved());
             match r.origin() {
-                Origin::Header { name: read, .. } => prop_assert_eq!(read, &name),
+                Origin::Header { name: read, .. } => prop_assert_eq!(*read, &name),
                 origin => prop_assert_eq!(origin, &peer.origin()),
             }
         }

@@ -85,10 +85,7 @@ fn client_port(r: Result<Resolution, Error>) -> Result<(IpAddr, Option<u16>), Er
 }
 
 fn header_origin(n: &str, index: usize) -> Origin {
-    Origin::Header {
-        name: name(n),
-        index,
-    }
+    Origin::header(&name(n), index)
 }
 
 fn has(diagnostics: &[Diagnostic], code: &str) -> bool {
@@ -318,7 +315,7 @@ fn rule2_one_configured_source_reads_only_its_header() {
         if !header.is_empty() {
             let r = resolver.resolve(sock(GATEWAY), &request).unwrap();
             assert!(
-                matches!(r.origin(), Origin::Header { name, .. } if name == header),
+                matches!(r.origin(), Origin::Header { name, .. } if name.as_str() == header),
                 "{header}: {:?}",
                 r.origin()
             );

@@ -51,10 +51,7 @@ fn counting(hops: usize, peers: &str) -> Resolver {
 }
 
 fn at(index: usize) -> Origin {
-    Origin::Header {
-        name: http::HeaderName::from_static("x-forwarded-for"),
-        index,
-    }
+    Origin::header(&http::HeaderName::from_static("x-forwarded-for"), index)
 }
 
 type Outcome = Result<(IpAddr, Option<u16>), Error>;
