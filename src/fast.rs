@@ -457,7 +457,7 @@ fn forwarded_line(line: &[u8], chain: &mut Chain<'_>) -> Option<Option<Client>> 
         if quoted {
             return None;
         }
-        let element = trim_ows(&line[comma.map_or(0, |c| c + 1)..end]);
+        let element = trim_element(&line[comma.map_or(0, |c| c + 1)..end]);
         if element.is_empty() {
             return None;
         }
@@ -472,6 +472,22 @@ fn forwarded_line(line: &[u8], chain: &mut Chain<'_>) -> Option<Option<Client>> 
             None => return Some(None),
         }
     }
+}
+
+/// [`trim_ows`] by index, for `Forwarded` elements (measured: cheaper there
+/// than the slice-pattern loops, which the list paths keep).
+#[inline]
+fn trim_element(s: &[u8]) -> &[u8] {
+    let is_ows = |b: u8| b == b' ' || b == b'\t';
+    let mut start = 0;
+    let mut end = s.len();
+    while start < end && is_ows(s[start]) {
+        start += 1;
+    }
+    while end > start && is_ows(s[end - 1]) {
+        end -= 1;
+    }
+    &s[start..end]
 }
 
 /// The `for` node of an element made only of `for`, `by`, `host` and
