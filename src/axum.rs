@@ -89,7 +89,6 @@ impl IntoResponse for ClientIpRejection {
     }
 }
 
-/// What the layer stored, or a resolution made here.
 /// Reads the request's resolution with `read`: the one the layer stored
 /// (borrowed, not cloned), or one made now from a `Resolver` extension.
 fn read_resolution<T>(

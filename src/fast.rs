@@ -22,7 +22,7 @@
 
 use std::net::IpAddr;
 
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName};
 
 use crate::addr::{HopAddr, fast_finish, fast_forwarded_node, fast_hop, ipv4_prefix};
 use crate::error::Error;
@@ -31,6 +31,7 @@ use crate::list::trim_ows;
 use crate::peer::Peer;
 use crate::resolution::{ClientIp, Origin, Resolution};
 use crate::resolver::{AllTrusted, PeerFilter, Settings, Source, Trust};
+use crate::walk::{lines, splits_at_last_colon};
 
 /// What the fast path found: the canonical peer address, and the client
 /// hop (`None`: the peer itself is the client). Small, so that the
@@ -134,10 +135,10 @@ pub(crate) fn resolve(
     let name = settings.header?;
     let mut chain = Chain::new(settings);
     let client = match &settings.source {
-        Source::Single(name) => {
+        Source::Single(_) => {
             // CloudFront-Viewer-Address splits at the last colon: the walk's.
             // A single hop inside a trusted count leaves the chain short.
-            if name.as_str() == "cloudfront-viewer-address" || chain.skip_next()? {
+            if splits_at_last_colon(name) || chain.skip_next()? {
                 return None;
             }
             // Servers strip whitespace around a field value; a line that
@@ -177,16 +178,6 @@ pub(crate) fn resolve(
         peer_ip,
         client: Some(client),
     }))
-}
-
-/// The header's lines, last line first.
-#[inline]
-fn lines<'h>(headers: &'h HeaderMap, name: &HeaderName) -> impl Iterator<Item = &'h [u8]> {
-    headers
-        .get_all(name)
-        .iter()
-        .rev()
-        .map(HeaderValue::as_bytes)
 }
 
 /// A hop found to be the client, with its position from the right.
@@ -234,42 +225,34 @@ impl<'s> Chain<'s> {
     /// Reads the next hop: the client, or `None` for a trusted proxy.
     #[inline]
     fn hop(&mut self, addr: HopAddr) -> Option<Client> {
-        let index = self.index;
-        let trusted = match &self.settings.trust {
-            Trust::Proxies(set) => set.contains(addr.ip),
-            // The hop just past the counted proxies is the client.
-            Trust::Hops { .. } => false,
-        };
-        if !trusted {
-            return Some(Client { addr, index });
-        }
-        self.leftmost = Some(Client { addr, index });
-        self.index += 1;
-        None
+        // Under a hop count, the hop just past the counted proxies is the
+        // client.
+        let trusted = matches!(&self.settings.trust, Trust::Proxies(set) if set.contains(addr.ip));
+        self.record(addr, trusted)
     }
 
     /// [`hop`](Self::hop) for a bare IPv4 address, given as its integer.
     #[inline]
     fn hop_v4(&mut self, ip: u32) -> Option<Client> {
-        let index = self.index;
-        let addr = || HopAddr {
+        let trusted = matches!(&self.settings.trust, Trust::Proxies(set) if set.contains_v4(ip));
+        let addr = HopAddr {
             ip: IpAddr::V4(ip.into()),
             port: None,
         };
-        let trusted = match &self.settings.trust {
-            Trust::Proxies(set) => set.contains_v4(ip),
-            Trust::Hops { .. } => false,
+        self.record(addr, trusted)
+    }
+
+    /// Counts a hop read: the client when it is not trusted.
+    #[inline]
+    fn record(&mut self, addr: HopAddr, trusted: bool) -> Option<Client> {
+        let client = Client {
+            addr,
+            index: self.index,
         };
         if !trusted {
-            return Some(Client {
-                addr: addr(),
-                index,
-            });
+            return Some(client);
         }
-        self.leftmost = Some(Client {
-            addr: addr(),
-            index,
-        });
+        self.leftmost = Some(client);
         self.index += 1;
         None
     }
@@ -338,22 +321,12 @@ fn v4_line(line: &[u8], out: &mut [u32; V4_LINE_HOPS]) -> Option<usize> {
     let mut i = skip_ows_after(line, 0);
     let mut n = 0;
     loop {
-        let mut ip = 0u32;
-        for octet in 0..4 {
-            if octet > 0 {
-                if i >= len || line[i] != b'.' {
-                    return None;
-                }
-                i += 1;
-            }
-            let (value, next) = decimal_octet(line, i)?;
-            ip = ip << 8 | value;
-            i = next;
-        }
+        let (ip, used) = ipv4_prefix(&line[i..])?;
+        i += used;
         if n == V4_LINE_HOPS {
             return None;
         }
-        out[n] = ip;
+        out[n] = u32::from(ip);
         n += 1;
         i = skip_ows_after(line, i);
         if i == len {
@@ -364,30 +337,6 @@ fn v4_line(line: &[u8], out: &mut [u32; V4_LINE_HOPS]) -> Option<usize> {
         }
         i = skip_ows_after(line, i + 1);
     }
-}
-
-/// One to three decimal digits at `i` without a leading zero, at most 255;
-/// the value and the index after it.
-#[inline(always)]
-fn decimal_octet(s: &[u8], i: usize) -> Option<(u32, usize)> {
-    let digit = |at: usize| {
-        s.get(at)
-            .map(|b| b.wrapping_sub(b'0'))
-            .filter(|&d| d <= 9)
-            .map(u32::from)
-    };
-    let d0 = digit(i)?;
-    let Some(d1) = digit(i + 1) else {
-        return Some((d0, i + 1));
-    };
-    if d0 == 0 {
-        return None;
-    }
-    let Some(d2) = digit(i + 2) else {
-        return Some((d0 * 10 + d1, i + 2));
-    };
-    let v = d0 * 100 + d1 * 10 + d2;
-    (v <= 255).then_some((v, i + 3))
 }
 
 #[inline]
@@ -457,7 +406,7 @@ fn forwarded_line(line: &[u8], chain: &mut Chain<'_>) -> Option<Option<Client>> 
         if quoted {
             return None;
         }
-        let element = trim_element(&line[comma.map_or(0, |c| c + 1)..end]);
+        let element = trim_ows(&line[comma.map_or(0, |c| c + 1)..end]);
         if element.is_empty() {
             return None;
         }
@@ -472,22 +421,6 @@ fn forwarded_line(line: &[u8], chain: &mut Chain<'_>) -> Option<Option<Client>> 
             None => return Some(None),
         }
     }
-}
-
-/// [`trim_ows`] by index, for `Forwarded` elements (measured: cheaper there
-/// than the slice-pattern loops, which the list paths keep).
-#[inline]
-fn trim_element(s: &[u8]) -> &[u8] {
-    let is_ows = |b: u8| b == b' ' || b == b'\t';
-    let mut start = 0;
-    let mut end = s.len();
-    while start < end && is_ows(s[start]) {
-        start += 1;
-    }
-    while end > start && is_ows(s[end - 1]) {
-        end -= 1;
-    }
-    &s[start..end]
 }
 
 /// The `for` node of an element made only of `for`, `by`, `host` and

@@ -111,13 +111,6 @@ pub(crate) fn walk<O: Observer>(
         peer_addr,
         peer_origin,
     };
-    let lines = |name: &HeaderName| {
-        headers
-            .get_all(name)
-            .iter()
-            .rev()
-            .map(HeaderValue::as_bytes)
-    };
     // `build` interns the header's name once; interning here would only
     // serve a resolver made some other way (there is none), and is still
     // correct.
@@ -132,27 +125,47 @@ pub(crate) fn walk<O: Observer>(
             let name = interned(&http::header::FORWARDED);
             walk.chain(
                 name,
-                forwarded::RevElements::new(lines(name)),
+                forwarded::RevElements::new(lines(headers, name)),
                 read_forwarded,
                 obs,
             )
         }
         Source::List(name) => {
             let name = interned(name);
-            let elements = list::RevElements::new(lines(name)).map(Ok);
+            let elements = list::RevElements::new(lines(headers, name)).map(Ok);
             walk.chain(name, elements, read_list, obs)
         }
         Source::Single(name) => {
             let name = interned(name);
             // One address per header: the last line, never split on commas.
-            let element = lines(name).next().map(|line| Ok(trim_ows(line)));
-            if name.as_str() == "cloudfront-viewer-address" {
+            let element = lines(headers, name).next().map(|line| Ok(trim_ows(line)));
+            if splits_at_last_colon(name) {
                 walk.chain(name, element.into_iter(), read_ip_port_last_colon, obs)
             } else {
                 walk.chain(name, element.into_iter(), read_list, obs)
             }
         }
     }
+}
+
+/// A header's lines, last line first.
+#[inline]
+pub(crate) fn lines<'h>(
+    headers: &'h HeaderMap,
+    name: &HeaderName,
+) -> impl Iterator<Item = &'h [u8]> + use<'h> {
+    headers
+        .get_all(name)
+        .iter()
+        .rev()
+        .map(HeaderValue::as_bytes)
+}
+
+/// Whether a single-address header is read as `ip:port` split at the last
+/// colon (IPv6 unbracketed): `CloudFront-Viewer-Address`.
+#[inline]
+pub(crate) fn splits_at_last_colon(name: &HeaderName) -> bool {
+    name.as_str() == "cloudfront-viewer-address"
 }
 
 fn read_list(raw: &[u8]) -> Hop {
