@@ -115,7 +115,7 @@ pub(crate) fn resolve(
                 peers: PeerFilter::Proxies(set),
                 ..
             },
-        ) => set.contains(peer_ip),
+        ) => set.contains_canonical(peer_ip),
         (
             _,
             Trust::Hops {
@@ -227,7 +227,8 @@ impl<'s> Chain<'s> {
     fn hop(&mut self, addr: HopAddr) -> Option<Client> {
         // Under a hop count, the hop just past the counted proxies is the
         // client.
-        let trusted = matches!(&self.settings.trust, Trust::Proxies(set) if set.contains(addr.ip));
+        let trusted =
+            matches!(&self.settings.trust, Trust::Proxies(set) if set.contains_canonical(addr.ip));
         self.record(addr, trusted)
     }
 
@@ -406,12 +407,15 @@ fn forwarded_line(line: &[u8], chain: &mut Chain<'_>) -> Option<Option<Client>> 
         if quoted {
             return None;
         }
-        let element = trim_ows(&line[comma.map_or(0, |c| c + 1)..end]);
-        if element.is_empty() {
+        // Whitespace after a comma is common and skipped; an empty element
+        // is the walk's to name, and one that ends in whitespace
+        // `element_for` leaves to the walk.
+        let start = skip_ows_after(line, comma.map_or(0, |c| c + 1));
+        if start >= end {
             return None;
         }
         if !chain.skip_next()? {
-            let addr = element_for(element)?;
+            let addr = element_for(&line[start..end])?;
             if let Some(client) = chain.hop(addr) {
                 return Some(Some(client));
             }
@@ -445,22 +449,17 @@ fn element_for(element: &[u8]) -> Option<HopAddr> {
     let mut node = None;
     let mut i = 0;
     loop {
-        let name_start = i;
-        while i < element.len() && is_tchar(element[i]) {
-            i += 1;
-        }
-        let name = &element[name_start..i];
-        if element.get(i) != Some(&b'=') {
-            return None;
-        }
-        i += 1;
-        let bit = match name.len() {
-            2 if name.eq_ignore_ascii_case(b"by") => BY,
-            3 if name.eq_ignore_ascii_case(b"for") => FOR,
-            4 if name.eq_ignore_ascii_case(b"host") => HOST,
-            5 if name.eq_ignore_ascii_case(b"proto") => PROTO,
+        // A parameter name is a token followed by `=`; one of the four
+        // names followed by `=` is exactly such a token.
+        let rest = &element[i..];
+        let (bit, name_len) = match rest.first().map(|b| b | 0x20) {
+            Some(b'f') if starts_with_name(rest, b"for=") => (FOR, 4),
+            Some(b'b') if starts_with_name(rest, b"by=") => (BY, 3),
+            Some(b'h') if starts_with_name(rest, b"host=") => (HOST, 5),
+            Some(b'p') if starts_with_name(rest, b"proto=") => (PROTO, 6),
             _ => return None,
         };
+        i += name_len;
         if seen & bit != 0 {
             return None;
         }
@@ -500,6 +499,14 @@ fn element_for(element: &[u8]) -> Option<HopAddr> {
             Some(_) => return None,
         }
     }
+}
+
+/// Whether `s` starts with `name_eq`, a lowercase parameter name and its
+/// `=`, the name in any case.
+#[inline(always)]
+fn starts_with_name(s: &[u8], name_eq: &[u8]) -> bool {
+    let n = name_eq.len() - 1;
+    s.len() > n && s[n] == b'=' && s[..n].eq_ignore_ascii_case(&name_eq[..n])
 }
 
 #[cfg(test)]
@@ -548,6 +555,12 @@ mod tests {
             br#"for="[::]""#,
             br#"for="1.2.3.4";proto=ht"tp"#,
             b"for=1.2.3.4;proto=",
+            b"for:1.2.3.4",
+            b"fo=1.2.3.4",
+            b"forr=1.2.3.4",
+            b"for=1.2.3.4 ",
+            b"for=1.2.3.4;proto=https ",
+            b"for=1.2.3.4;protos=https",
         ];
         for element in walk {
             assert!(element_for(element).is_none(), "{element:?}");

@@ -255,6 +255,18 @@ impl ProxySet {
         }
     }
 
+    /// [`contains`](Self::contains) for an address known to be canonical
+    /// (every [`HopAddr`](crate::addr::HopAddr) is): without the check for
+    /// an IPv4-mapped address, which a hot loop pays for each hop.
+    #[inline]
+    pub(crate) fn contains_canonical(&self, ip: IpAddr) -> bool {
+        debug_assert_eq!(ip, ip.to_canonical());
+        match ip {
+            IpAddr::V4(v4) => contains(&self.v4, u32::from(v4)),
+            IpAddr::V6(v6) => contains(&self.v6, u128::from(v6)),
+        }
+    }
+
     /// [`contains`](Self::contains) for an IPv4 address given as its
     /// integer.
     #[inline]

@@ -101,9 +101,19 @@ const OTHER_PAIRS: &[&str] = &[
     "proto=",
     "proto=\"unterminated",
     "proto=ht\\tp",
+    // near misses of the names the fast path knows
+    "proto:https",
+    "protos=https",
+    "pr=https",
+    "b=10.0.0.9",
+    "hosts=example.com",
 ];
 
-const FOR_NAMES: &[&str] = &["for", "FOR", "For"];
+/// The name of the `for` pair, near misses last.
+const FOR_NAMES: &[&str] = &["for", "FOR", "For", "fOr", "fo", "forr", "xfor"];
+
+/// What joins the `for` name to its value, near misses last.
+const FOR_EQUALS: &[&str] = &["=", "=", "=", ":", " =", "= "];
 
 const PAIR_SEPARATORS: &[&str] = &[";", ";", ";", " ; ", ";;"];
 
@@ -127,16 +137,16 @@ fn list_line() -> impl Strategy<Value = String> {
 
 fn forwarded_element() -> impl Strategy<Value = String> {
     (
-        select(FOR_NAMES),
+        (select(FOR_NAMES), select(FOR_EQUALS)),
         select(FOR_VALUES),
         prop::collection::vec(select(OTHER_PAIRS), 0..3),
         select(PAIR_SEPARATORS),
         0usize..4,
         any::<bool>(),
     )
-        .prop_map(|(name, value, others, separator, at, twice)| {
+        .prop_map(|((name, equals), value, others, separator, at, twice)| {
             let mut pairs: Vec<String> = others.iter().map(|p| p.to_string()).collect();
-            let for_pair = format!("{name}={value}");
+            let for_pair = format!("{name}{equals}{value}");
             pairs.insert(at.min(pairs.len()), for_pair.clone());
             if twice {
                 pairs.push(for_pair);

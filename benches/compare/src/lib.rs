@@ -541,6 +541,95 @@ fn short(text: &str) -> String {
     }
 }
 
+/// Not a crate: the least a correct resolver can do for the IPv4
+/// `X-Forwarded-For` inputs, written for this one deployment (peer and
+/// trusted set fixed to 10.0.0.0/8, IPv4 only, one header line, no
+/// `max_hops`, no error names, no port, no resolution record). It answers
+/// what realip answers on those inputs; its cost is the floor under any
+/// general resolver's, so it is measured (`instructions floor xff_3_hops`,
+/// `cargo bench -- floor`) but never ranked.
+pub struct Floor {
+    name: HeaderName,
+    peer: SocketAddr,
+    headers: HeaderMap,
+}
+
+impl Floor {
+    /// A bare dotted-quad without leading zeros, as an integer.
+    #[inline]
+    fn v4(s: &[u8]) -> Option<u32> {
+        let (mut ip, mut octet, mut digits, mut dots) = (0u32, 0u32, 0u32, 0u32);
+        for &b in s {
+            if b == b'.' {
+                if digits == 0 || dots == 3 {
+                    return None;
+                }
+                ip = ip << 8 | octet;
+                (octet, digits, dots) = (0, 0, dots + 1);
+            } else {
+                let d = u32::from(b.wrapping_sub(b'0'));
+                if d > 9 || (digits > 0 && octet == 0) {
+                    return None;
+                }
+                octet = octet * 10 + d;
+                if octet > 255 {
+                    return None;
+                }
+                digits += 1;
+            }
+        }
+        (dots == 3 && digits > 0).then_some(ip << 8 | octet)
+    }
+}
+
+impl Contender for Floor {
+    const NAME: &'static str = "floor";
+    type Out = Option<IpAddr>;
+
+    fn prepare(input: &Input) -> Result<Self, &'static str> {
+        match (input.header, input.peer.ip()) {
+            (Header::Xff, IpAddr::V4(_)) => Ok(Self {
+                name: HeaderName::from_static("x-forwarded-for"),
+                peer: input.peer,
+                headers: input.headers.clone(),
+            }),
+            _ => Err("the floor is written for IPv4 X-Forwarded-For only"),
+        }
+    }
+
+    #[inline]
+    fn call(&self) -> Self::Out {
+        let peer = black_box(self.peer);
+        let headers = black_box(&self.headers);
+        let IpAddr::V4(peer) = peer.ip() else {
+            return None;
+        };
+        if u32::from(peer) >> 24 != 10 {
+            return Some(IpAddr::V4(peer));
+        }
+        let line = headers.get_all(&self.name).iter().next_back()?.as_bytes();
+        let mut end = line.len();
+        loop {
+            let start = line[..end]
+                .iter()
+                .rposition(|&b| b == b',')
+                .map_or(0, |comma| comma + 1);
+            let ip = Self::v4(line[start..end].trim_ascii())?;
+            if ip >> 24 != 10 || start == 0 {
+                return Some(IpAddr::V4(ip.into()));
+            }
+            end = start - 1;
+        }
+    }
+
+    fn answer(out: Self::Out) -> Answer {
+        match out {
+            Some(ip) => Answer::Client(ip),
+            None => Answer::Refused("malformed".into()),
+        }
+    }
+}
+
 /// One contender's answer to one input, or why it has none.
 pub fn answer_of<C: Contender>(input: &Input) -> Result<Answer, &'static str> {
     let contender = C::prepare(input)?;
@@ -567,6 +656,7 @@ macro_rules! for_contender {
             "real-ip" => Some($f::<$crate::RealIpCrate>($($arg),*)),
             "trusted-proxies" => Some($f::<$crate::TrustedProxiesCrate>($($arg),*)),
             "parse-net" => Some($f::<$crate::ParseNetCrate>($($arg),*)),
+            "floor" => Some($f::<$crate::Floor>($($arg),*)),
             _ => None,
         }
     };
@@ -582,6 +672,25 @@ mod tests {
             let answer = answer_of::<Realip>(&input).expect("realip does every input");
             assert!(input.judge(&answer).is_ok(), "{}: {answer}", input.id);
         }
+    }
+
+    #[test]
+    fn the_floor_answers_as_realip_where_it_answers() {
+        let mut answered = 0;
+        for input in inputs() {
+            let Ok(floor) = answer_of::<Floor>(&input) else {
+                continue;
+            };
+            let realip = answer_of::<Realip>(&input).expect("realip does every input");
+            match (&floor, &realip) {
+                (Answer::Client(a), Answer::Client(b)) => assert_eq!(a, b, "{}", input.id),
+                // The floor has no max_hops: it may name the leftmost hop
+                // of the 60 KB header, which realip refuses.
+                _ => assert!(input.judge(&floor).is_ok(), "{}: {floor}", input.id),
+            }
+            answered += 1;
+        }
+        assert!(answered >= 3, "the floor answered {answered} inputs");
     }
 
     #[test]
