@@ -255,6 +255,11 @@ fn baseline(c: &mut Criterion) {
             })
         });
     }
+    // The standard library's parse of one IPv4 hop (from a `&str`, so no
+    // UTF-8 check), for scale against `parse/v4`.
+    group.bench_function("std_ipv4_parse", |b| {
+        b.iter(|| black_box("203.0.113.7").parse::<std::net::Ipv4Addr>())
+    });
     group.finish();
 }
 

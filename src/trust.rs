@@ -258,7 +258,7 @@ impl ProxySet {
     /// [`contains`](Self::contains) for an address known to be canonical
     /// (every [`HopAddr`](crate::addr::HopAddr) is): without the check for
     /// an IPv4-mapped address, which a hot loop pays for each hop.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn contains_canonical(&self, ip: IpAddr) -> bool {
         debug_assert_eq!(ip, ip.to_canonical());
         match ip {
