@@ -335,3 +335,31 @@ fn common_requests_resolve_as_explained() {
         );
     }
 }
+
+/// A quoted-pair can hide a comma and a quote inside a quoted-string: the
+/// fast path leaves any line with a backslash to the walk, whose split
+/// tracks quoted-pairs, so the two agree where escapes make the split hard.
+#[test]
+fn escaped_quotes_split_forwarded_as_the_walk_does() {
+    let resolver: Resolver = "forwarded; trust=10.0.0.0/8".parse().unwrap();
+    let peer: SocketAddr = "10.0.0.3:41000".parse().unwrap();
+    let cases = [
+        // The escaped quote keeps the comma inside the `host` string: one
+        // element before the proxy's.
+        (
+            r#"for=192.0.2.1;host="a\",for=6.6.6.6", for=10.0.0.1"#,
+            "192.0.2.1",
+        ),
+        // Read from the right, the last element is `for=6.6.6.6;by="x"`:
+        // the client. What lies left of it (malformed when read from the
+        // left) is never read, as for any hop beyond the client.
+        (r#"for=192.0.2.1;host="a\",for=6.6.6.6;by="x""#, "6.6.6.6"),
+    ];
+    for (line, client) in cases {
+        let headers = headers("forwarded", &[line.to_string()]);
+        let explained = resolver.explain(peer, &headers).result;
+        assert_eq!(resolver.resolve(peer, &headers), explained, "{line}");
+        let got = explained.unwrap_or_else(|e| panic!("{line}: {e}")).ip();
+        assert_eq!(got.to_string(), client, "{line}");
+    }
+}
