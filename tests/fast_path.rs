@@ -336,30 +336,65 @@ fn common_requests_resolve_as_explained() {
     }
 }
 
-/// A quoted-pair can hide a comma and a quote inside a quoted-string: the
-/// fast path leaves any line with a backslash to the walk, whose split
-/// tracks quoted-pairs, so the two agree where escapes make the split hard.
+/// Quoted-strings decide where `Forwarded` elements split: a quoted-pair
+/// can hide a quote, a quoted-string a comma. The fast path leaves any line
+/// with a backslash or an open quote to the walk; these cases hold it to
+/// the walk's split. Dropping either exit from `fast::forwarded_line` fails
+/// here (checked by removing each).
 #[test]
-fn escaped_quotes_split_forwarded_as_the_walk_does() {
-    let resolver: Resolver = "forwarded; trust=10.0.0.0/8".parse().unwrap();
+fn quotes_and_escapes_split_forwarded_as_the_walk_does() {
     let peer: SocketAddr = "10.0.0.3:41000".parse().unwrap();
-    let cases = [
+    // Header lines are separated by `|`; `None`: the walk's error.
+    let cases: &[(&str, &str, Option<&str>)] = &[
         // The escaped quote keeps the comma inside the `host` string: one
         // element before the proxy's.
         (
+            "forwarded; trust=10.0.0.0/8",
             r#"for=192.0.2.1;host="a\",for=6.6.6.6", for=10.0.0.1"#,
-            "192.0.2.1",
+            Some("192.0.2.1"),
         ),
         // Read from the right, the last element is `for=6.6.6.6;by="x"`:
         // the client. What lies left of it (malformed when read from the
         // left) is never read, as for any hop beyond the client.
-        (r#"for=192.0.2.1;host="a\",for=6.6.6.6;by="x""#, "6.6.6.6"),
+        (
+            "forwarded; trust=10.0.0.0/8",
+            r#"for=192.0.2.1;host="a\",for=6.6.6.6;by="x""#,
+            Some("6.6.6.6"),
+        ),
+        // Under a hop count the elements inside the count are skipped
+        // unread, so only the split sees their quotes. Taking the escaped
+        // quotes for real ones would count the last element as two and
+        // name 2.2.2.2.
+        (
+            "forwarded; hops=3; trust=10.0.0.0/8",
+            r#"for=1.1.1.1, for=2.2.2.2, for=9.9.9.9;host="p\"q,r\"s""#,
+            Some("1.1.1.1"),
+        ),
+        (
+            "forwarded; hops=3; trust=10.0.0.0/8",
+            r#"for=1.1.1.1, for=2.2.2.2, for=9.9.9.9;host="a,b""#,
+            Some("1.1.1.1"),
+        ),
+        (
+            "forwarded; hops=3; trust=10.0.0.0/8",
+            r#"for=1.1.1.1, for=2.2.2.2, for=9.9.9.9;host="a"#,
+            None,
+        ),
+        // An open quote on a line of its own: not one element to skip and
+        // go on from to the line before.
+        (
+            "forwarded; hops=3; trust=10.0.0.0/8",
+            r#"for=1.1.1.1, for=2.2.2.2|for=9.9.9.9;host="a"#,
+            None,
+        ),
     ];
-    for (line, client) in cases {
-        let headers = headers("forwarded", &[line.to_string()]);
+    for (config, text, client) in cases {
+        let resolver: Resolver = config.parse().unwrap();
+        let lines: Vec<String> = text.split('|').map(str::to_owned).collect();
+        let headers = headers("forwarded", &lines);
         let explained = resolver.explain(peer, &headers).result;
-        assert_eq!(resolver.resolve(peer, &headers), explained, "{line}");
-        let got = explained.unwrap_or_else(|e| panic!("{line}: {e}")).ip();
-        assert_eq!(got.to_string(), client, "{line}");
+        assert_eq!(resolver.resolve(peer, &headers), explained, "{text}");
+        let got = explained.ok().map(|r| r.ip().to_string());
+        assert_eq!(got.as_deref(), *client, "{text}");
     }
 }
