@@ -249,10 +249,7 @@ impl ProxySet {
     /// as the IPv4 address they map.
     #[inline]
     pub fn contains(&self, ip: IpAddr) -> bool {
-        match ip.to_canonical() {
-            IpAddr::V4(v4) => contains(&self.v4, u32::from(v4)),
-            IpAddr::V6(v6) => contains(&self.v6, u128::from(v6)),
-        }
+        self.contains_canonical(ip.to_canonical())
     }
 
     /// [`contains`](Self::contains) for an address known to be canonical
