@@ -17,7 +17,7 @@ out="$target/callgrind"
 mkdir -p "$out"
 
 inputs="xff_3_hops x_real_ip forwarded_3_elements ipv6_chain xff_60kb_all_trusted spoof_untrusted_peer"
-# "floor" is not a crate: the least a correct resolver does for the IPv4
+# "floor" is not a crate: a plainly written resolver hard-wired to the IPv4
 # X-Forwarded-For inputs (src/lib.rs, `Floor`), for scale.
 crates="realip client-ip real-ip trusted-proxies parse-net floor"
 

@@ -541,13 +541,13 @@ fn short(text: &str) -> String {
     }
 }
 
-/// Not a crate: the least a correct resolver can do for the IPv4
-/// `X-Forwarded-For` inputs, written for this one deployment (peer and
-/// trusted set fixed to 10.0.0.0/8, IPv4 only, one header line, no
-/// `max_hops`, no error names, no port, no resolution record). It answers
-/// what realip answers on those inputs; its cost is the floor under any
-/// general resolver's, so it is measured (`instructions floor xff_3_hops`,
-/// `cargo bench -- floor`) but never ranked.
+/// Not a crate: a plainly written resolver for the IPv4 `X-Forwarded-For`
+/// inputs only, hard-wired to this one deployment (peer and trusted set
+/// fixed to 10.0.0.0/8, IPv4 only, one header line, no `max_hops`, no
+/// error names, no port, no resolution record). It answers what realip
+/// answers on those inputs (a test checks), and shows for scale what that
+/// job costs without generality. Counted by `profile.sh` (`instructions
+/// floor xff_3_hops`); not in [`CONTENDERS`], so never timed or ranked.
 pub struct Floor {
     name: HeaderName,
     peer: SocketAddr,
