@@ -40,16 +40,22 @@ else
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Each program's version output is captured whole before it is searched:
+# `cmd | grep -q` under pipefail fails at random (grep exits at the first
+# match, and the writer dies of SIGPIPE).
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
+nginx_build=$("$nginx" -V 2>&1) || true
 for module in http_realip_module http_ssl_module; do
-  if ! "$nginx" -V 2>&1 | grep -q -- "--with-$module"; then
+  if [[ "$nginx_build" != *"--with-$module"* ]]; then
     echo "e2e-deps: $nginx lacks $module; install a fuller nginx package" >&2
     exit 1
   fi
 done
 haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)
-if ! "$haproxy" -vv 2>/dev/null | grep -q -- "+LINUX_TPROXY\|USE_LINUX_TPROXY=1"; then
+haproxy_build=$("$haproxy" -vv 2>/dev/null) || true
+if [[ "$haproxy_build" != *"+LINUX_TPROXY"* && "$haproxy_build" != *"USE_LINUX_TPROXY=1"* ]]; then
   echo "e2e-deps: $haproxy lacks transparent proxying (LINUX_TPROXY)" >&2
   exit 1
 fi
-echo "e2e-deps: ready ($("$nginx" -v 2>&1), $("$haproxy" -v | head -n1))"
+haproxy_version=${haproxy_build%%$'\n'*}
+echo "e2e-deps: ready ($("$nginx" -v 2>&1), $haproxy_version)"

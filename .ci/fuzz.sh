@@ -20,14 +20,24 @@ export RUSTC_BOOTSTRAP=1
 
 cd "$(dirname "$0")/../fuzz"
 
-if ! cargo fuzz --version >/dev/null 2>&1; then
-    cargo install cargo-fuzz --locked
+# Pinned: a new cargo-fuzz release cannot change what CI runs unnoticed.
+CARGO_FUZZ_VERSION=0.13.2
+if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
+    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
 fi
 
 if [ "$#" -gt 0 ]; then
     targets=("$@")
 else
-    mapfile -t targets < <(cargo fuzz list)
+    # Captured first, so that a failing `cargo fuzz list` stops the script
+    # (inside `mapfile < <(…)` its exit status would be lost).
+    listed=$(cargo fuzz list)
+    mapfile -t targets <<<"$listed"
+fi
+# An empty name is what mapfile makes of empty output.
+if [ "${#targets[@]}" -eq 0 ] || [ -z "${targets[0]}" ]; then
+    echo "fuzzing: no fuzz target found; nothing was fuzzed" >&2
+    exit 1
 fi
 
 cargo fuzz build
@@ -43,13 +53,14 @@ for target in "${targets[@]}"; do
     if ! cargo fuzz run "$target" "corpus/$target" "${seeds[@]}" -- \
         -max_total_time="$FUZZ_SECONDS" -dict=headers.dict -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1; then
+        # A crash, or a target that would not run: either fails CI.
         failed+=("$target")
     fi
     echo "::endgroup::"
 done
 
 if [ "${#failed[@]}" -gt 0 ]; then
-    echo "fuzzing found crashes in: ${failed[*]} (inputs in fuzz/artifacts/)" >&2
+    echo "fuzzing failed for: ${failed[*]} (crash inputs, if any, in fuzz/artifacts/)" >&2
     exit 1
 fi
 echo "fuzzing: ${#targets[@]} targets, ${FUZZ_SECONDS}s each, no crash"

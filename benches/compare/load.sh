@@ -105,7 +105,7 @@ run() {
     rps=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
     p99=$(to_us "$(echo "$out" | awk '$1 == "99%" {print $2}')")
     total=$(echo "$out" | awk '/requests in/ {print $1}')
-    if echo "$out" | grep -q "Non-2xx"; then
+    if [[ $out == *Non-2xx* ]]; then
         echo "load.sh: $name answered errors" >&2
         exit 1
     fi
