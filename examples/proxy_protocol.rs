@@ -15,8 +15,12 @@
 //! Options: `--listen ADDR` (default `127.0.0.1:8000`), `--senders CIDRS`
 //! (the PROXY senders, default `127.0.0.0/8`), `--mixed` (serve other
 //! peers plain instead of closing their connections), `--header-timeout
-//! SECONDS` (default 5), `--config TEXT` (or `REALIP`; the text form of
-//! `realip::config`, default `peer`: the PROXY source is the client).
+//! SECONDS` (default 5), `--max-handshakes N` (how many PROXY headers are
+//! read at once, at least 1, default
+//! `realip::proxy_protocol::DEFAULT_MAX_HANDSHAKES`, 1024; when that many
+//! senders are silent, a new one takes the oldest one's place),
+//! `--config TEXT` (or `REALIP`; the text form of `realip::config`, default
+//! `peer`: the PROXY source is the client).
 //!
 //! `GET /ip` answers `{"origin": "<client>"}`; `GET /ip/explain` the
 //! explanation (its `peer` shows the PROXY hop); `GET /connection` what the
@@ -29,19 +33,20 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use realip::proxy_protocol::{Mode, ProxyConnInfo, ProxyProtocolListener};
+use realip::proxy_protocol::{DEFAULT_MAX_HANDSHAKES, Mode, ProxyConnInfo, ProxyProtocolListener};
 use realip::tower::{ClientIpLayer, peer_from_extensions};
 use realip::{ClientIp, ProxySet, Resolver};
 use serde_json::{Value, json};
 
 const USAGE: &str = "usage: proxy_protocol [--listen ADDR] [--senders CIDRS] [--mixed] \
-[--header-timeout SECONDS] [--config 'REALIP TEXT']";
+[--header-timeout SECONDS] [--max-handshakes N] [--config 'REALIP TEXT']";
 
 struct Options {
     listen: String,
     senders: ProxySet,
     mode: Mode,
     header_timeout: Duration,
+    max_handshakes: usize,
     config: String,
 }
 
@@ -51,6 +56,7 @@ fn options() -> Result<Options, String> {
         senders: "127.0.0.0/8".parse().expect("a valid range"),
         mode: Mode::Required,
         header_timeout: Duration::from_secs(5),
+        max_handshakes: DEFAULT_MAX_HANDSHAKES,
         config: std::env::var("REALIP").unwrap_or_else(|_| "peer".to_owned()),
     };
     let mut args = std::env::args().skip(1);
@@ -71,6 +77,17 @@ fn options() -> Result<Options, String> {
                     .filter(|s: &f64| s.is_finite() && *s > 0.0)
                     .ok_or_else(|| format!("--header-timeout {v:?}: expected seconds"))?;
                 opts.header_timeout = Duration::from_secs_f64(secs);
+            }
+            "--max-handshakes" => {
+                let v = value("--max-handshakes")?;
+                opts.max_handshakes = Some(v.as_str())
+                    // Digits only: `parse` would also take a leading `+`.
+                    .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|v| v.parse().ok())
+                    .filter(|n: &usize| *n >= 1)
+                    .ok_or_else(|| {
+                        format!("--max-handshakes {v:?}: expected a whole number, at least 1")
+                    })?;
             }
             "--config" => opts.config = value("--config")?,
             "-h" | "--help" => {
@@ -148,6 +165,7 @@ async fn main() {
     let listener = ProxyProtocolListener::builder(opts.senders.clone())
         .mode(opts.mode)
         .header_timeout(opts.header_timeout)
+        .max_handshakes(opts.max_handshakes)
         .bind(&opts.listen)
         .await
         .unwrap_or_else(|e| {

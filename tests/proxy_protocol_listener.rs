@@ -1,10 +1,15 @@
 //! The PROXY-protocol listener over real TCP on loopback: headers from
 //! trusted senders name the client, anyone else is refused (or served
-//! plain in mixed mode), a silent client stalls nobody, split headers are
+//! plain in mixed mode), a silent client stalls nobody (not even when the
+//! handshake pool is full: its oldest makes room), split headers are
 //! reassembled, health checks keep the socket peer, and the resolver and
 //! its explanation see the PROXY hop.
 
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
+use std::process::{self, Child, ChildStdout, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request};
@@ -16,7 +21,9 @@ use realip::tower::{ClientIpLayer, peer_from_extensions};
 use realip::{Peer, ProxySet, Resolution, Resolver};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
+
+use common::example_binary;
 
 /// Far beyond anything a loopback test needs: only a hang reaches it.
 const GUARD: Duration = Duration::from_secs(20);
@@ -319,32 +326,368 @@ async fn the_header_timeout_closes_a_silent_connection() {
     );
 }
 
-#[tokio::test]
-async fn max_handshakes_bounds_the_headers_read_at_once() {
-    let timeout = Duration::from_millis(400);
-    let listener = ProxyProtocolListener::builder(senders("127.0.0.0/8"))
-        .header_timeout(timeout)
-        .max_handshakes(1)
+// Rule 12: a full handshake pool never stops the listener. The pool is
+// filled with silent trusted senders and the header timeout is long, so a
+// connection answered before `ANSWERED` was served at once, and one that
+// waited for a slot to time out would take `LONG_HEADER_TIMEOUT`.
+
+/// Far longer than any test here runs.
+const LONG_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// "At once", generously: a loaded machine answers in milliseconds, and a
+/// listener that waits for a slot takes `LONG_HEADER_TIMEOUT`.
+const ANSWERED: Duration = Duration::from_secs(3);
+
+/// A listener whose pool of `max` handshakes silent senders fill for
+/// `LONG_HEADER_TIMEOUT`.
+async fn small_pool(senders_text: &str, mode: Mode, max: usize) -> ProxyProtocolListener {
+    ProxyProtocolListener::builder(senders(senders_text))
+        .mode(mode)
+        .header_timeout(LONG_HEADER_TIMEOUT)
+        .max_handshakes(max)
         .bind("127.0.0.1:0")
         .await
-        .unwrap();
-    let server = serve(listener, "peer").await;
+        .unwrap()
+}
 
-    let silent = TcpStream::connect(server).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+/// `count` connections that never send a byte. The kernel hands them to
+/// the listener in order, before any connection opened after them.
+async fn silent_connections(server: SocketAddr, count: usize) -> Vec<TcpStream> {
+    let mut silent = Vec::new();
+    for _ in 0..count {
+        silent.push(TcpStream::connect(server).await.unwrap());
+    }
+    silent
+}
+
+/// A connection from `local`, a loopback address other than 127.0.0.1.
+async fn connect_from(local: &str, server: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(local.parse().unwrap()).unwrap();
+    socket.connect(server).await.unwrap()
+}
+
+/// Sends `request` on `conn` and reads the answer, which must come (or the
+/// connection close) within `ANSWERED`.
+async fn answered_at_once(
+    mut conn: TcpStream,
+    request: &[u8],
+    what: &str,
+) -> Option<(u16, String)> {
     let started = Instant::now();
-    let request = concat(&[
+    let exchange = async {
+        conn.write_all(request).await.unwrap();
+        let mut response = Vec::new();
+        // A refused connection ends in EOF or a reset.
+        let _ = conn.read_to_end(&mut response).await;
+        parse_response(&response)
+    };
+    tokio::time::timeout(ANSWERED, exchange)
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "{what}: no answer and no close after {:?}: the full pool held it back",
+                started.elapsed()
+            )
+        })
+}
+
+fn valid_request() -> Vec<u8> {
+    concat(&[
         b"PROXY TCP4 203.0.113.7 10.0.0.5 51000 443\r\n",
         &get_request("/whoami", ""),
-    ]);
-    // Served, but only once the silent one's slot is freed.
-    assert_eq!(json_of(server, &request).await["client"], "203.0.113.7");
-    assert!(
-        started.elapsed() >= timeout / 2,
-        "served after {:?} with the only slot taken",
-        started.elapsed()
-    );
+    ])
+}
+
+/// Whether `conn` was closed by the server (EOF or a reset) within
+/// `ANSWERED`, while `listener` accepts (it must hand over no connection).
+async fn closed_while_accepting(
+    listener: &mut ProxyProtocolListener,
+    conn: &mut TcpStream,
+) -> bool {
+    let mut byte = [0u8; 1];
+    tokio::select! {
+        read = tokio::time::timeout(ANSWERED, conn.read(&mut byte)) => {
+            matches!(read, Ok(Ok(0) | Err(_)))
+        }
+        accepted = listener.accept() => {
+            panic!("no connection was ready, yet accept returned {:?}", accepted.map(|(_, info)| info))
+        }
+    }
+}
+
+/// Whether `conn` is still open: nothing to read, no close, for a moment.
+async fn still_open(conn: &mut TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    tokio::time::timeout(Duration::from_millis(100), conn.read(&mut byte))
+        .await
+        .is_err()
+}
+
+/// Accepts (cancelling each `accept` after a moment, as a `select!` loop
+/// does) until `in_flight` headers are being read.
+async fn accept_until_in_flight(
+    listener: &mut ProxyProtocolListener,
+    in_flight: usize,
+    max: usize,
+) {
+    let started = Instant::now();
+    while listener.handshakes_in_flight() != in_flight {
+        assert!(
+            started.elapsed() < ANSWERED,
+            "{} handshakes in flight after {:?}, expected {in_flight}",
+            listener.handshakes_in_flight(),
+            started.elapsed()
+        );
+        if let Ok(accepted) =
+            tokio::time::timeout(Duration::from_millis(10), listener.accept()).await
+        {
+            panic!(
+                "no connection was ready, yet accept returned {:?}",
+                accepted.map(|(_, info)| info)
+            );
+        }
+        assert!(listener.handshakes_in_flight() <= max);
+    }
+}
+
+#[tokio::test]
+async fn a_full_handshake_pool_still_serves_a_valid_header_at_once() {
+    let server = serve(small_pool("127.0.0.0/8", Mode::Required, 4).await, "peer").await;
+    // Twice the pool: the pool stays full, and keeps turning over.
+    let mut silent = silent_connections(server, 8).await;
+
+    for round in 1..=3 {
+        let conn = TcpStream::connect(server).await.unwrap();
+        let (status, body) = answered_at_once(conn, &valid_request(), "a valid header")
+            .await
+            .unwrap_or_else(|| panic!("round {round}: closed without an answer"));
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["client"], "203.0.113.7");
+        // Refill the slot the valid connection took from a silent one.
+        silent.extend(silent_connections(server, 1).await);
+    }
     drop(silent);
+}
+
+#[tokio::test]
+async fn a_full_handshake_pool_closes_an_untrusted_peer_at_once_in_required_mode() {
+    // 127.0.0.1 is the only sender; the peer connects from 127.0.0.2.
+    let server = serve(small_pool("127.0.0.1/32", Mode::Required, 4).await, "peer").await;
+    let silent = silent_connections(server, 4).await;
+
+    let untrusted = connect_from("127.0.0.2:0", server).await;
+    let answer =
+        answered_at_once(untrusted, &get_request("/whoami", ""), "an untrusted peer").await;
+    assert_eq!(answer, None);
+    drop(silent);
+}
+
+#[tokio::test]
+async fn a_full_handshake_pool_serves_an_untrusted_peer_plain_at_once_in_mixed_mode() {
+    let server = serve(small_pool("127.0.0.1/32", Mode::Mixed, 4).await, "peer").await;
+    let silent = silent_connections(server, 4).await;
+
+    let untrusted = connect_from("127.0.0.2:0", server).await;
+    let (status, body) =
+        answered_at_once(untrusted, &get_request("/whoami", ""), "an untrusted peer")
+            .await
+            .expect("served plain, not closed");
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["client"], "127.0.0.2");
+    assert_eq!(v["origin"], "peer");
+    drop(silent);
+}
+
+#[tokio::test]
+async fn a_full_handshake_pool_closes_its_oldest_pending_handshake_and_never_grows() {
+    const MAX: usize = 4;
+    let mut listener = small_pool("127.0.0.0/8", Mode::Required, MAX).await;
+    let addr = listener.local_addr().unwrap();
+    let mut silent = Vec::new();
+    for n in 1..=MAX {
+        silent.push(TcpStream::connect(addr).await.unwrap());
+        accept_until_in_flight(&mut listener, n, MAX).await;
+    }
+
+    // One more silent sender: the oldest pending handshake makes room.
+    silent.push(TcpStream::connect(addr).await.unwrap());
+    assert!(
+        closed_while_accepting(&mut listener, &mut silent[0]).await,
+        "the oldest pending handshake is closed to make room"
+    );
+    accept_until_in_flight(&mut listener, MAX, MAX).await;
+    for (n, conn) in silent.iter_mut().enumerate().skip(1) {
+        assert!(
+            still_open(conn).await,
+            "silent connection {n} is still pending"
+        );
+    }
+
+    // A valid header: the next oldest makes room, and the header is read.
+    let mut valid = TcpStream::connect(addr).await.unwrap();
+    valid
+        .write_all(b"PROXY TCP4 203.0.113.7 10.0.0.5 51000 443\r\nhello")
+        .await
+        .unwrap();
+    let (mut stream, info) = tokio::time::timeout(ANSWERED, listener.accept())
+        .await
+        .expect("the valid header is accepted at once")
+        .unwrap();
+    assert_eq!(info.source(), Some("203.0.113.7:51000".parse().unwrap()));
+    let mut hello = [0u8; 5];
+    stream.read_exact(&mut hello).await.unwrap();
+    assert_eq!(&hello, b"hello");
+    let mut byte = [0u8; 1];
+    let evicted = tokio::time::timeout(ANSWERED, silent[1].read(&mut byte)).await;
+    assert!(
+        matches!(evicted, Ok(Ok(0) | Err(_))),
+        "the second oldest was closed for the valid one: {evicted:?}"
+    );
+    // The three silent connections left; the valid one is done.
+    assert_eq!(listener.handshakes_in_flight(), MAX - 1);
+    for (n, conn) in silent.iter_mut().enumerate().skip(2) {
+        assert!(
+            still_open(conn).await,
+            "silent connection {n} is still pending"
+        );
+    }
+}
+
+// The example, with its pool set from the command line.
+
+/// A running `proxy_protocol` example, killed when dropped.
+struct Example {
+    child: Child,
+    addr: SocketAddr,
+    /// Kept open so that the example never writes to a closed pipe.
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl Example {
+    /// Starts the example on a free port and waits for its "listening on"
+    /// line.
+    fn start(args: &[&str]) -> Self {
+        let mut child = process::Command::new(example_binary("proxy_protocol"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .env_remove("REALIP")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the proxy_protocol example starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("a piped stdout"));
+        let mut line = String::new();
+        let read = stdout.read_line(&mut line);
+        let addr = read.ok().and_then(|_| {
+            line.split("listening on http://")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .trim_end_matches(';')
+                .parse::<SocketAddr>()
+                .ok()
+        });
+        let Some(addr) = addr else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "no \"listening on http://ADDR\" line from proxy_protocol {args:?}, got {line:?}"
+            );
+        };
+        Self {
+            child,
+            addr,
+            _stdout: stdout,
+        }
+    }
+}
+
+impl Drop for Example {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_example_with_max_handshakes_2_serves_a_valid_header_past_silent_ones() {
+    let example = Example::start(&["--max-handshakes", "2", "--header-timeout", "30"]);
+    let silent = silent_connections(example.addr, 4).await;
+    let request = concat(&[
+        b"PROXY TCP4 203.0.113.7 10.0.0.5 51000 443\r\n",
+        &get_request("/ip", ""),
+    ]);
+    let conn = TcpStream::connect(example.addr).await.unwrap();
+    let (status, body) = answered_at_once(conn, &request, "a valid header")
+        .await
+        .expect("an answer");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, r#"{"origin":"203.0.113.7"}"#);
+    drop(silent);
+}
+
+#[test]
+fn the_example_refuses_a_bad_max_handshakes() {
+    for value in [
+        "0",
+        "",
+        "-1",
+        "+2",
+        " 2",
+        "2 ",
+        "2x",
+        "0x10",
+        "1e3",
+        "２",
+        "99999999999999999999999",
+    ] {
+        let mut child = process::Command::new(example_binary("proxy_protocol"))
+            .args(["--listen", "127.0.0.1:0", "--max-handshakes", value])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the proxy_protocol example starts");
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > GUARD {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("--max-handshakes {value:?} was accepted: the example kept running");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert_eq!(
+            status.code(),
+            Some(2),
+            "--max-handshakes {value:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("--max-handshakes"),
+            "--max-handshakes {value:?}: {stderr}"
+        );
+    }
+    // A flag without its value.
+    let output = process::Command::new(example_binary("proxy_protocol"))
+        .args(["--listen", "127.0.0.1:0", "--max-handshakes"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
 }
 
 #[tokio::test]

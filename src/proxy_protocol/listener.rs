@@ -1,15 +1,18 @@
 //! A TCP listener that reads a PROXY header on connections from configured
 //! senders, concurrently and with a deadline.
 
+use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
-use tokio::task::JoinSet;
+use tokio::task::{AbortHandle, JoinSet};
 
 use super::conn_info::ProxyConnInfo;
 use super::decode::{DecodeError, InvalidHeader, decode};
@@ -20,7 +23,9 @@ use crate::trust::ProxySet;
 /// specification asks for at least 3 seconds, to cover a TCP retransmit.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How many headers are read at once, by default.
+/// How many headers are read at once, by default: the pool of pending
+/// handshakes that
+/// [`max_handshakes`](ProxyProtocolListenerBuilder::max_handshakes) sets.
 pub const DEFAULT_MAX_HANDSHAKES: usize = 1024;
 
 /// Most headers are far shorter; the specification promises that every
@@ -77,9 +82,15 @@ impl ProxyProtocolListenerBuilder {
     }
 
     /// How many headers may be read at once (default
-    /// [`DEFAULT_MAX_HANDSHAKES`], at least 1). When that many senders are
-    /// slow, the listener accepts nothing new until one finishes or times
-    /// out; the kernel's backlog holds new connections meanwhile.
+    /// [`DEFAULT_MAX_HANDSHAKES`], at least 1): the bound on the sockets
+    /// and memory that slow or silent senders hold.
+    ///
+    /// A full pool never stops the listener. Connections from other peers
+    /// are still closed (or, in [`Mode::Mixed`], served) at once, and a new
+    /// connection from a trusted sender takes the slot of the oldest
+    /// pending handshake, which is closed (a `tracing` debug event names
+    /// its peer). So a sender that sends its header at once is served at
+    /// once, however many connections sit silent.
     pub fn max_handshakes(mut self, max: usize) -> Self {
         self.max_handshakes = max.max(1);
         self
@@ -91,6 +102,8 @@ impl ProxyProtocolListenerBuilder {
             tcp: listener,
             config: self,
             handshakes: JoinSet::new(),
+            pending: VecDeque::new(),
+            in_flight: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -109,8 +122,10 @@ impl ProxyProtocolListenerBuilder {
 /// is closed, or served plain in [`Mode::Mixed`]. Headers are read in
 /// spawned tasks, at most [`max_handshakes`] at a time and each within
 /// [`header_timeout`], so a slow or silent sender never holds up other
-/// connections. Invalid headers, timeouts and early closes drop the
-/// connection, as the specification requires.
+/// connections; when the pool is full, the oldest pending handshake is
+/// closed to make room, and the listener never stops accepting. Invalid
+/// headers, timeouts and early closes drop the connection, as the
+/// specification requires.
 ///
 /// It implements axum's `Listener` (feature `axum`), and
 /// [`accept`](Self::accept) serves hyper or any tokio server.
@@ -138,6 +153,59 @@ pub struct ProxyProtocolListener {
     tcp: TcpListener,
     config: ProxyProtocolListenerBuilder,
     handshakes: JoinSet<Result<(ProxiedStream, ProxyConnInfo), (SocketAddr, Dropped)>>,
+    /// The handshakes in the order they started, oldest first: the
+    /// `JoinSet` cannot say which is oldest. Entries whose slot is free are
+    /// dropped lazily.
+    pending: VecDeque<Pending>,
+    /// How many slots are taken: handshakes neither finished nor evicted.
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// A handshake task, as the listener sees it.
+#[derive(Debug)]
+struct Pending {
+    peer: SocketAddr,
+    slot: Arc<Slot>,
+    task: AbortHandle,
+}
+
+/// One handshake's place in the pool. It is freed exactly once: by the
+/// task when it ends (finished, timed out, panicked or aborted) or by the
+/// listener when it evicts the task, whichever comes first. Eviction frees
+/// it at once, though the aborted task stops a moment later: so the pool
+/// never holds more than `max_handshakes` slots, and the task cannot free
+/// a slot twice.
+#[derive(Debug, Default)]
+struct Slot {
+    freed: AtomicBool,
+}
+
+impl Slot {
+    /// Frees the slot; false if it was free already.
+    fn free(&self, in_flight: &AtomicUsize) -> bool {
+        let first = !self.freed.swap(true, Ordering::AcqRel);
+        if first {
+            in_flight.fetch_sub(1, Ordering::AcqRel);
+        }
+        first
+    }
+
+    fn is_free(&self) -> bool {
+        self.freed.load(Ordering::Acquire)
+    }
+}
+
+/// Held by a handshake task: frees its slot when the task's future is
+/// dropped, however it ends.
+struct SlotGuard {
+    slot: Arc<Slot>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        self.slot.free(&self.in_flight);
+    }
 }
 
 impl ProxyProtocolListener {
@@ -176,9 +244,10 @@ impl ProxyProtocolListener {
         self.config.mode
     }
 
-    /// How many headers are being read now.
+    /// How many headers are being read now: never more than
+    /// [`max_handshakes`](ProxyProtocolListenerBuilder::max_handshakes).
     pub fn handshakes_in_flight(&self) -> usize {
-        self.handshakes.len()
+        self.in_flight.load(Ordering::Acquire)
     }
 
     /// The next connection: its header read and accepted (or, in
@@ -198,19 +267,20 @@ impl ProxyProtocolListener {
         loop {
             // Finished handshakes first: their clients have waited longest.
             if let Poll::Ready(Some(done)) = self.handshakes.poll_join_next(cx) {
+                self.drop_freed_entries();
                 match done {
                     Ok(Ok(conn)) => return Poll::Ready(Ok(conn)),
                     Ok(Err((peer, why))) => report_dropped(peer, &why),
+                    // Evicted: reported when it was.
+                    Err(error) if error.is_cancelled() => {}
                     // Only a bug makes a handshake panic; its connection is
                     // gone, and the others are served on.
                     Err(error) => report_failed(&error),
                 }
                 continue;
             }
-            if self.handshakes.len() >= self.config.max_handshakes {
-                // Woken when a handshake finishes.
-                return Poll::Pending;
-            }
+            // The pool is never waited on: a full one makes room below,
+            // when a trusted sender needs a slot.
             let (tcp, peer) = match self.tcp.poll_accept(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(accepted)) => accepted,
@@ -218,8 +288,7 @@ impl ProxyProtocolListener {
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             };
             if self.config.senders.contains(peer.ip()) {
-                self.handshakes
-                    .spawn(handshake(tcp, peer, self.config.header_timeout));
+                self.start_handshake(tcp, peer);
                 continue;
             }
             match self.config.mode {
@@ -233,13 +302,65 @@ impl ProxyProtocolListener {
             }
         }
     }
+
+    /// Reads `tcp`'s header in a task of its own, in a slot of the pool;
+    /// when the pool is full, the oldest pending handshake gives up its
+    /// slot.
+    fn start_handshake(&mut self, tcp: TcpStream, peer: SocketAddr) {
+        while self.handshakes_in_flight() >= self.config.max_handshakes {
+            if !self.evict_oldest() {
+                // Every slot was freed meanwhile.
+                break;
+            }
+        }
+        let slot = Arc::new(Slot::default());
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let guard = SlotGuard {
+            slot: Arc::clone(&slot),
+            in_flight: Arc::clone(&self.in_flight),
+        };
+        let task = self
+            .handshakes
+            .spawn(handshake(tcp, peer, self.config.header_timeout, guard));
+        self.pending.push_back(Pending { peer, slot, task });
+    }
+
+    /// Closes the oldest pending handshake; false if none is pending.
+    fn evict_oldest(&mut self) -> bool {
+        while let Some(oldest) = self.pending.pop_front() {
+            // A handshake that has just ended has freed its slot already.
+            if oldest.slot.free(&self.in_flight) {
+                // Dropping the task's socket closes the connection.
+                oldest.task.abort();
+                report_evicted(oldest.peer, self.config.max_handshakes);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Forgets handshakes that have ended (each holds its task's memory),
+    /// so that `pending` stays about as long as the pool, however out of
+    /// order handshakes end. Called as each one is reaped; a full pass
+    /// drops more than half of what it reads, so this costs O(1) amortized.
+    fn drop_freed_entries(&mut self) {
+        while self.pending.front().is_some_and(|p| p.slot.is_free()) {
+            self.pending.pop_front();
+        }
+        let live = self.handshakes_in_flight();
+        if self.pending.len() > 2 * live.max(8) {
+            self.pending.retain(|p| !p.slot.is_free());
+        }
+    }
 }
 
-/// Reads and decodes the header of a trusted sender's connection.
+/// Reads and decodes the header of a trusted sender's connection; `_slot`
+/// frees the handshake's slot when the task ends, however it ends.
 async fn handshake(
     mut tcp: TcpStream,
     peer: SocketAddr,
     timeout: Duration,
+    _slot: SlotGuard,
 ) -> Result<(ProxiedStream, ProxyConnInfo), (SocketAddr, Dropped)> {
     let mut buffer = Vec::with_capacity(FIRST_READ);
     let read = read_header(&mut tcp, &mut buffer, peer);
@@ -326,6 +447,18 @@ fn report_refused(peer: SocketAddr) {
 
 #[cfg(not(feature = "tracing"))]
 fn report_refused(_: SocketAddr) {}
+
+#[cfg(feature = "tracing")]
+fn report_evicted(peer: SocketAddr, max_handshakes: usize) {
+    tracing::debug!(
+        %peer,
+        max_handshakes,
+        "realip: closed the oldest pending PROXY header handshake to make room for a new connection"
+    );
+}
+
+#[cfg(not(feature = "tracing"))]
+fn report_evicted(_: SocketAddr, _: usize) {}
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
