@@ -62,23 +62,86 @@ impl ClientIp {
     /// IPv6 `/64` the address belongs to (one subscriber usually owns a
     /// whole `/64`, so per-address limits on IPv6 are trivially evaded).
     ///
+    /// An IPv6 address that a translator or a tunnel built from a client's
+    /// IPv4 is keyed by that IPv4: the translator's `/64` would put every
+    /// client behind it in one bucket, and the same client seen directly
+    /// over IPv4 gets the same key. The forms recognised:
+    ///
+    /// - NAT64 with the well-known prefix `64:ff9b::/96` (RFC 6052): the
+    ///   last 32 bits.
+    /// - Local-use NAT64 `64:ff9b:1::/48` (RFC 8215): the last 32 bits in
+    ///   `64:ff9b:1::/96`; elsewhere in the `/48` the position of the IPv4
+    ///   depends on the operator's prefix length, so the key is the whole
+    ///   address (which still names one client).
+    /// - SIIT: IPv4-compatible `::a.b.c.d` (not `::`, `::1` or `::6`: an
+    ///   IPv4 in `0.0.0.0/8` is never embedded) and IPv4-translated
+    ///   `::ffff:0:a.b.c.d` (RFC 2765).
+    /// - Teredo `2001::/32` (RFC 4380): the client's public IPv4, the last
+    ///   32 bits inverted.
+    /// - 6to4 `2002::/16` (RFC 3056): bits 16 to 47.
+    ///
+    /// [`network`](Self::network) is unaffected: it truncates the address
+    /// as written.
+    ///
     /// ```
     /// use realip::ClientIp;
+    /// use std::net::IpAddr;
     ///
-    /// let a: ClientIp = "2001:db8::1".parse().unwrap();
-    /// let b: ClientIp = "2001:db8::ffff".parse().unwrap();
-    /// assert_eq!(a.rate_limit_key(), b.rate_limit_key());
-    /// let v4: ClientIp = "192.0.2.1".parse().unwrap();
-    /// assert_eq!(v4.rate_limit_key().to_string(), "192.0.2.1");
+    /// let key = |s: &str| s.parse::<ClientIp>().unwrap().rate_limit_key();
+    ///
+    /// // Ordinary IPv6: one /64, one key.
+    /// assert_eq!(key("2001:db8::1"), key("2001:db8::ffff"));
+    /// assert_eq!(key("2001:db8::1").to_string(), "2001:db8::");
+    ///
+    /// // IPv4, and IPv4 through NAT64 or 6to4: the same key.
+    /// let v4: IpAddr = "192.0.2.1".parse().unwrap();
+    /// assert_eq!(key("192.0.2.1"), v4);
+    /// assert_eq!(key("64:ff9b::192.0.2.1"), v4);
+    /// assert_eq!(key("2002:c000:201::1"), v4);
+    ///
+    /// // Two clients behind one NAT64 are two keys.
+    /// assert_ne!(key("64:ff9b::192.0.2.1"), key("64:ff9b::192.0.2.2"));
     /// ```
     pub fn rate_limit_key(self) -> IpAddr {
         match self.0 {
             IpAddr::V4(v4) => IpAddr::V4(v4),
-            IpAddr::V6(v6) => {
+            IpAddr::V6(v6) => translated_key(v6).unwrap_or_else(|| {
                 let bits = u128::from(v6) & !(u128::MAX >> 64);
                 IpAddr::V6(Ipv6Addr::from(bits))
-            }
+            }),
         }
+    }
+}
+
+/// The rate-limit key of an IPv6 address that a translator or a tunnel
+/// built from a client's IPv4 (see [`ClientIp::rate_limit_key`]), or `None`
+/// for any other IPv6 address.
+///
+/// IPv4-mapped `::ffff:a.b.c.d` is not here: a [`ClientIp`] is canonical,
+/// so that form is already IPv4.
+fn translated_key(v6: Ipv6Addr) -> Option<IpAddr> {
+    let bits = u128::from(v6);
+    let ipv4 = |b: u128| Some(IpAddr::V4(Ipv4Addr::from(b as u32)));
+    match v6.segments() {
+        [0x64, 0xff9b, 0, 0, 0, 0, _, _] => ipv4(bits),
+        // RFC 6052 lets the operator of 64:ff9b:1::/48 choose a prefix of
+        // /48, /56, /64 or /96 inside it, and nothing in the address says
+        // which. Only a /96 at the start of the /48 leaves bits 48..95
+        // zero for a source IPv4 outside 0.0.0.0/8 (which is never a
+        // source), so there the last 32 bits are the IPv4. Elsewhere the
+        // translator wrote every bit after its prefix from the IPv4 (the
+        // suffix is zero), so the whole address is a one-to-one image of
+        // the client's IPv4: keying by it never merges two clients, where
+        // the /64 would merge all of them.
+        [0x64, 0xff9b, 1, 0, 0, 0, _, _] => ipv4(bits),
+        [0x64, 0xff9b, 1, ..] => Some(IpAddr::V6(v6)),
+        // `::`, `::1` and `::6` (Istio's sidecar) are IPv6 in their own
+        // right; an IPv4-compatible address never embeds 0.0.0.0/8.
+        [0, 0, 0, 0, 0, 0, high, _] if high >> 8 != 0 => ipv4(bits),
+        [0, 0, 0, 0, 0xffff, 0, _, _] => ipv4(bits),
+        [0x2001, 0, ..] => ipv4(!bits),
+        [0x2002, ..] => ipv4(bits >> 80),
+        _ => None,
     }
 }
 
@@ -244,5 +307,35 @@ impl Resolution {
     /// (the peer included): 0 when the peer itself is the client.
     pub fn trusted_proxies(&self) -> usize {
         self.trusted_proxies
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn translated(s: &str) -> Option<IpAddr> {
+        translated_key(s.parse().unwrap())
+    }
+
+    #[test]
+    fn translated_key_finds_the_ipv4_only_in_translated_forms() {
+        let table = [
+            ("64:ff9b::c000:201", Some("192.0.2.1")),
+            ("64:ff9b:1::c000:201", Some("192.0.2.1")),
+            ("64:ff9b:1:c000:2:100::", Some("64:ff9b:1:c000:2:100::")),
+            ("::1.0.0.0", Some("1.0.0.0")),
+            ("::0.255.255.255", None),
+            ("::ffff:0:c000:201", Some("192.0.2.1")),
+            ("2001:0:4136:e378:8000:63bf:3fff:fdfe", Some("192.0.2.1")),
+            ("2002:c000:201::", Some("192.0.2.1")),
+            ("2001:db8::1", None),
+            ("64:ff9b::1:c000:201", None),
+            ("::ffff:1:c000:201", None),
+        ];
+        for (addr, want) in table {
+            let want = want.map(|w| w.parse::<IpAddr>().unwrap());
+            assert_eq!(translated(addr), want, "{addr}");
+        }
     }
 }
