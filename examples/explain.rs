@@ -8,7 +8,8 @@
 //!
 //! ```text
 //! explain [--peer ADDR|unix] [--header 'Name: value']...
-//!         [--source peer|forwarded|x-forwarded-for|HEADER-NAME] [--list-header NAME]...
+//!         [--source peer|forwarded|x-forwarded-for|KNOWN-HEADER|header:NAME|list:NAME]
+//!         [--list-header NAME]...
 //!         [--trust CIDR|IP|PRESET|unix]... [--hops N] [--any-peer]
 //!         [--all-trusted leftmost|error] [--max-hops N] [--json]
 //! ```
@@ -20,24 +21,31 @@
 //! - `--header`: one header line, `Name: value`; repeat it for several lines,
 //!   in order (the same name twice makes two lines, as proxies that add a
 //!   line per hop do). The value's surrounding whitespace is trimmed.
-//! - `--source`: what the resolver reads: `peer` (the default),
-//!   `forwarded`, `x-forwarded-for`, or the name of a header that carries a
-//!   single address (`x-real-ip`, `cf-connecting-ip`,
-//!   `cloudfront-viewer-address`, …). Names are case-insensitive.
+//! - `--source`: what the resolver reads, as in the configuration text:
+//!   `peer` (the default), `forwarded`, `x-forwarded-for`, a single-address
+//!   header realip knows by name (`x-real-ip`, `cf-connecting-ip`,
+//!   `true-client-ip`, `fly-client-ip`, `x-envoy-external-address`,
+//!   `cloudfront-viewer-address`, `fastly-client-ip`, `x-client-ip`,
+//!   `x-cluster-client-ip`, `x-azure-clientip`), `header:NAME` for any
+//!   other single-address header, or `list:NAME` for another comma-list
+//!   header. Names are case-insensitive. Any other bare name is a usage
+//!   error that names the closest known source (a typo must not become a
+//!   header that no proxy overwrites).
 //! - `--list-header`: says that a header is a comma list like
 //!   `X-Forwarded-For`; it matters for the header `--source` names, which is
-//!   then read as a list rather than as a single address.
+//!   then read as a list rather than as a single address
+//!   (`--source X --list-header X` is `--source list:X`).
 //! - `--trust`: trusted proxies, as CIDR ranges, addresses or presets
 //!   (`loopback`, `private`, `link-local`, `istio-sidecar`); repeat it or
 //!   give a comma list. The word `unix` trusts a Unix-socket peer (a proxy on
 //!   the same host); it needs a header `--source`.
-//! - `--hops N`: trust the N nearest proxies by count (the peer included)
-//!   instead of by address; `--trust` then lists the peers allowed to send
+//! - `--hops N`: trust the N nearest proxies by count (the peer included;
+//!   N at least 1, plain decimal) instead of by address; `--trust` then lists the peers allowed to send
 //!   the header, or `--any-peer` allows every peer (safe only when nothing
 //!   but those proxies can reach the application).
 //! - `--all-trusted`: when every hop is trusted, answer the leftmost
 //!   (default) or refuse with an error.
-//! - `--max-hops N`: the most hops walked (default 32).
+//! - `--max-hops N`: the most hops walked (default 32; plain decimal).
 //! - `--json`: print one JSON object instead of the readable report.
 //!
 //! Exit status: 0 when the request resolves, 1 when it cannot be resolved
@@ -110,7 +118,8 @@ use realip::{AllTrusted, Peer, ProxySet, Resolver, Source};
 
 const USAGE: &str = "\
 usage: explain [--peer ADDR|unix] [--header 'Name: value']...
-               [--source peer|forwarded|x-forwarded-for|HEADER-NAME] [--list-header NAME]...
+               [--source peer|forwarded|x-forwarded-for|KNOWN-HEADER|header:NAME|list:NAME]
+               [--list-header NAME]...
                [--trust CIDR|IP|PRESET|unix]... [--hops N] [--any-peer]
                [--all-trusted leftmost|error] [--max-hops N] [--json]
 ";
@@ -123,14 +132,17 @@ options:
   --peer ADDR|unix        the socket peer: IP, IP:port, [v6]:port, or unix
                           (absent: unknown, and the request cannot be resolved)
   --header 'Name: value'  one header line; repeat for more lines, in order
-  --source SOURCE         peer (default), forwarded, x-forwarded-for, or the
-                          name of a single-address header (x-real-ip, ...)
+  --source SOURCE         peer (default), forwarded, x-forwarded-for, a
+                          single-address header realip knows (x-real-ip,
+                          cf-connecting-ip, true-client-ip, ...), header:NAME
+                          for any other single-address header, or list:NAME
+                          for another comma-list header
   --list-header NAME      read the --source header NAME as a comma list
   --trust LIST            trusted proxies: CIDRs, IPs, presets (loopback,
                           private, link-local, istio-sidecar) and unix for a
                           Unix-socket peer; repeatable, comma-separated
-  --hops N                trust the N nearest proxies by count; --trust then
-                          lists the peers allowed to send the header
+  --hops N                trust the N nearest proxies by count (N >= 1); --trust
+                          then lists the peers allowed to send the header
   --any-peer              with --hops: accept the header from any peer
   --all-trusted POLICY    leftmost (default) or error, when every hop is trusted
   --max-hops N            the most hops walked (default 32)
@@ -384,17 +396,16 @@ impl Flags {
         let Some(text) = self.source.as_deref() else {
             return Ok(Source::Peer);
         };
-        if text.eq_ignore_ascii_case("peer") {
-            return Ok(Source::Peer);
+        // A header named by --list-header is a list, whatever it is called:
+        // the flag says so explicitly.
+        if let Ok(name) = HeaderName::from_bytes(text.trim().as_bytes()) {
+            if list_headers.contains(&name) {
+                return Ok(Source::List(name));
+            }
         }
-        let name = header_name(text, "--source")?;
-        Ok(if name == "forwarded" {
-            Source::Forwarded
-        } else if name == "x-forwarded-for" || list_headers.contains(&name) {
-            Source::List(name)
-        } else {
-            Source::Single(name)
-        })
+        // Otherwise exactly as the configuration text reads it.
+        text.parse::<Source>()
+            .map_err(|e| usage(format!("--source {}: {e}", shorten(text))))
     }
 
     /// All `--trust` values merged into one set, and whether `unix` was
@@ -429,11 +440,16 @@ impl Flags {
     }
 }
 
+/// A plain decimal number, as the configuration text takes it: digits
+/// only, no sign, no leading zero.
 fn number(text: Option<&str>, flag: &str) -> Result<Option<usize>, UsageError> {
     text.map(|t| {
-        t.parse::<usize>().map_err(|_| {
+        let plain = !t.is_empty()
+            && t.bytes().all(|b| b.is_ascii_digit())
+            && (t == "0" || !t.starts_with('0'));
+        plain.then(|| t.parse::<usize>().ok()).flatten().ok_or_else(|| {
             usage(format!(
-                "{flag} {}: expected a non-negative integer",
+                "{flag} {}: expected a plain decimal number (digits only, no sign or leading zero)",
                 shorten(t)
             ))
         })

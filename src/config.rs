@@ -18,10 +18,11 @@
 //! | `forwarded` | RFC 7239 `Forwarded` |
 //! | `x-forwarded-for` | `X-Forwarded-For` |
 //! | `list:NAME` | another comma-list header |
-//! | `NAME` or `header:NAME` | a single-address header (`x-real-ip`, `cf-connecting-ip`, …) |
+//! | `x-real-ip`, `cf-connecting-ip`, `true-client-ip`, `fly-client-ip`, `x-envoy-external-address`, `cloudfront-viewer-address`, `fastly-client-ip`, `x-client-ip`, `x-cluster-client-ip`, `x-azure-clientip` | that single-address header |
+//! | `header:NAME` | any other single-address header |
 //! | `preset:NAME` | a deployment preset (below); later options refine it |
 //! | `trust=SET` | trusted proxies: addresses, CIDRs, presets (`loopback`, `private`, `link-local`, `istio-sidecar`) |
-//! | `hops=N` | trust the N nearest proxies (the peer included); `trust=` then says which peers may send the header |
+//! | `hops=N` | trust the N nearest proxies (the peer included; at least 1); `trust=` then says which peers may send the header |
 //! | `any-peer` | with `hops=`: accept the header from any peer |
 //! | `all-trusted=leftmost` or `all-trusted=error` | the answer when every hop is trusted |
 //! | `max-hops=N` | the most hops walked (default 32) |
@@ -39,6 +40,12 @@
 //! | `cloudflare` | `cf-connecting-ip` | `trust=` Cloudflare's ranges |
 //! | `nginx` | `x-forwarded-for` | `trust=` nginx's addresses |
 //!
+//! Names are case-insensitive; numbers are plain decimal (`8`, never `+8`
+//! or `08`). Nothing is guessed: a bare name that is not one of the
+//! sources above is an error that names the closest one, so that a typo
+//! (`x-forwarded-fro`) cannot become a header no proxy overwrites, which
+//! any client could then write.
+//!
 //! A [`Resolver`]'s `Display` writes this form back, so a configuration
 //! round-trips.
 //!
@@ -53,6 +60,12 @@
 //!
 //! let err = "x-forwarded-for; trust=10.0.0.0/33".parse::<Resolver>().unwrap_err();
 //! assert!(err.to_string().contains("10.0.0.0/33"));
+//!
+//! let typo = "x-forwarded-fro; trust=10.0.0.0/8".parse::<Resolver>().unwrap_err();
+//! assert!(typo.to_string().contains("did you mean x-forwarded-for?"));
+//!
+//! let custom: Resolver = "header:x-my-ip; trust=10.0.0.0/8".parse().unwrap();
+//! assert_eq!(custom.to_string(), "header:x-my-ip; trust=10.0.0.0/8");
 //! ```
 //!
 //! # Files (feature `serde`)
@@ -75,6 +88,7 @@ use std::str::FromStr;
 
 use http::HeaderName;
 
+use crate::header_names;
 use crate::resolver::{AllTrusted, ConfigError, Resolver, Source};
 use crate::trust::{ProxySet, TrustParseError};
 
@@ -192,12 +206,28 @@ impl FromStr for Deployment {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigParseError {
-    /// The source is not `peer`, `forwarded`, `x-forwarded-for`,
-    /// `list:NAME`, a header name or `preset:NAME`.
+    /// The source is not well formed (`list:` without a name, a name that
+    /// is not a valid header name).
     #[error(
-        "invalid source {0:?}: expected peer, forwarded, x-forwarded-for, list:NAME, a header name, or preset:NAME"
+        "invalid source {0:?}: expected peer, forwarded, x-forwarded-for, list:NAME, header:NAME, \
+         a single-address header realip knows, or preset:NAME"
     )]
     InvalidSource(String),
+    /// A bare name that is not a source realip knows. Another header is
+    /// written `header:NAME` (one address) or `list:NAME` (a comma list).
+    #[error("unknown source {given:?}: {}", unknown_source_advice(.closest))]
+    UnknownSource {
+        /// The name given (at most 64 characters of it).
+        given: String,
+        /// The known source it most resembles, if any is close.
+        closest: Option<&'static str>,
+    },
+    /// An option written where the source belongs (`trust; trust=…`).
+    #[error(
+        "{0:?} is an option, not a source: the source comes first, then the options \
+         (for example x-forwarded-for; trust=10.0.0.0/8)"
+    )]
+    OptionAsSource(String),
     /// An unknown deployment preset.
     #[error(
         "unknown preset {0:?}: expected direct, istio-tproxy, istio-sidecar-xff, istio-gateway, gcp-lb, aws-alb, cloudflare or nginx"
@@ -238,15 +268,59 @@ pub enum ConfigParseError {
     Invalid(#[from] ConfigError),
 }
 
+fn unknown_source_advice(closest: &Option<&'static str>) -> String {
+    let known = "peer, forwarded, x-forwarded-for, list:NAME, header:NAME, preset:NAME, or a \
+                 single-address header realip knows (x-real-ip, cf-connecting-ip, …)";
+    match closest {
+        Some(name) => format!(
+            "did you mean {name}? (another single-address header is written header:NAME, a \
+             comma-list header list:NAME)"
+        ),
+        None => format!("expected {known}"),
+    }
+}
+
 fn bounded(s: &str) -> String {
     s.trim().chars().take(64).collect()
+}
+
+/// The options of the text form, which are never a source.
+const OPTIONS: [&str; 6] = [
+    "trust",
+    "hops",
+    "any-peer",
+    "all-trusted",
+    "max-hops",
+    "unix-peer",
+];
+
+/// A plain decimal number: digits only, no sign, no leading zero.
+fn decimal(text: &str) -> Option<usize> {
+    let plain = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'));
+    plain.then(|| text.parse().ok()).flatten()
 }
 
 impl FromStr for Source {
     type Err = ConfigParseError;
 
-    /// `peer`, `forwarded`, `x-forwarded-for`, `list:NAME`, `header:NAME` or
-    /// a bare header name (a single-address header); case-insensitive.
+    /// `peer`, `forwarded`, `x-forwarded-for`, `list:NAME`, `header:NAME`,
+    /// or the bare name of a single-address header realip knows
+    /// (`x-real-ip`, `cf-connecting-ip`, …); case-insensitive. Any other
+    /// bare name is refused, with the closest known source.
+    ///
+    /// ```
+    /// use realip::Source;
+    /// use realip::config::ConfigParseError;
+    ///
+    /// assert_eq!("X-Real-IP".parse::<Source>().unwrap().to_string(), "x-real-ip");
+    /// assert_eq!("header:X-My-IP".parse::<Source>().unwrap().to_string(), "header:x-my-ip");
+    /// assert!(matches!(
+    ///     "x_forwarded_for".parse::<Source>(),
+    ///     Err(ConfigParseError::UnknownSource { closest: Some("x-forwarded-for"), .. })
+    /// ));
+    /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
         let invalid = || ConfigParseError::InvalidSource(bounded(s));
@@ -261,12 +335,55 @@ impl FromStr for Source {
                     Source::List(name(n)?)
                 } else if let Some(n) = lower.strip_prefix("header:") {
                     Source::Single(name(n)?)
+                } else if OPTIONS.contains(&lower.as_str()) {
+                    return Err(ConfigParseError::OptionAsSource(lower));
                 } else {
-                    Source::Single(name(&lower)?)
+                    let header = name(&lower)?;
+                    if !header_names::is_known_single(&header) {
+                        return Err(ConfigParseError::UnknownSource {
+                            given: bounded(s),
+                            closest: closest_source(&lower),
+                        });
+                    }
+                    Source::Single(header)
                 }
             }
         })
     }
+}
+
+/// The known source `given` most resembles, if one is close enough to be
+/// a likely typo.
+fn closest_source(given: &str) -> Option<&'static str> {
+    // Spellings that are far from the name by edit distance but mean it.
+    let given = given.replace('_', "-");
+    if matches!(given.as_str(), "xff" | "x-forwarded" | "forwarded-for") {
+        return Some("x-forwarded-for");
+    }
+    let known = ["peer", "forwarded", "x-forwarded-for"]
+        .into_iter()
+        .chain(header_names::single_address_headers().iter().copied());
+    let (distance, name) = known
+        .map(|name| (edit_distance(&given, name), name))
+        .min_by_key(|&(distance, _)| distance)?;
+    // A third of the name may be wrong: typos, not other words.
+    (distance <= name.len().div_ceil(3)).then_some(name)
+}
+
+/// Levenshtein distance, over bytes (names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.as_bytes().iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
 }
 
 impl FromStr for AllTrusted {
@@ -382,15 +499,10 @@ impl FromStr for ResolverConfig {
                 None => (part, None),
             };
             let key_lower = key.to_ascii_lowercase();
-            let option: &'static str = match key_lower.as_str() {
-                "trust" => "trust",
-                "hops" => "hops",
-                "any-peer" => "any-peer",
-                "all-trusted" => "all-trusted",
-                "max-hops" => "max-hops",
-                "unix-peer" => "unix-peer",
-                _ => return Err(ConfigParseError::UnknownOption(bounded(key))),
-            };
+            let option: &'static str = OPTIONS
+                .into_iter()
+                .find(|&option| option == key_lower)
+                .ok_or_else(|| ConfigParseError::UnknownOption(bounded(key)))?;
             if seen.contains(&option) {
                 return Err(ConfigParseError::DuplicateOption(option.to_owned()));
             }
@@ -402,21 +514,20 @@ impl FromStr for ResolverConfig {
                     expected,
                 })
             };
-            let number = |v: &str, expected| {
-                v.parse::<usize>()
-                    .map_err(|_| ConfigParseError::InvalidValue {
-                        option,
-                        value: bounded(v),
-                        expected,
-                    })
+            let number = |v: &str| {
+                decimal(v).ok_or_else(|| ConfigParseError::InvalidValue {
+                    option,
+                    value: bounded(v),
+                    expected: "a plain decimal number: digits only, no sign or leading zero",
+                })
             };
             match option {
                 "trust" => {
                     config.trust =
                         Some(needs_value("a list of addresses, CIDRs or presets")?.parse()?)
                 }
-                "hops" => config.hops = Some(number(needs_value("a number")?, "a number")?),
-                "max-hops" => config.max_hops = Some(number(needs_value("a number")?, "a number")?),
+                "hops" => config.hops = Some(number(needs_value("a number")?)?),
+                "max-hops" => config.max_hops = Some(number(needs_value("a number")?)?),
                 "all-trusted" => {
                     config.all_trusted = Some(needs_value("leftmost or error")?.parse()?)
                 }

@@ -111,6 +111,14 @@ pub enum Error {
     /// refuse that rather than answer with the leftmost one.
     #[error("every address in the chain is a trusted proxy; no client address is left")]
     AllHopsTrusted,
+    /// The peer is a trusted proxy on a Unix socket, but the request
+    /// carries no configured header: the proxy did not say who its client
+    /// is, and a Unix socket has no address to answer with.
+    #[error(
+        "the request came from a trusted proxy on a Unix socket without the configured \
+         forwarding header, so nothing names the client (a Unix socket has no address)"
+    )]
+    UnixPeerSentNoHeader,
 }
 
 impl Error {
@@ -129,6 +137,7 @@ impl Error {
             Error::TooManyHops { .. } => "too_many_hops",
             Error::TooManyEmptyElements { .. } => "too_many_empty_elements",
             Error::AllHopsTrusted => "all_hops_trusted",
+            Error::UnixPeerSentNoHeader => "unix_peer_sent_no_header",
         }
     }
 
@@ -181,6 +190,7 @@ mod tests {
             Error::TooManyHops { limit: 1 },
             Error::TooManyEmptyElements { limit: 1 },
             Error::AllHopsTrusted,
+            Error::UnixPeerSentNoHeader,
         ];
         let mut kinds: Vec<_> = all.iter().map(Error::kind).collect();
         assert!(

@@ -22,7 +22,7 @@
 
 use std::net::IpAddr;
 
-use http::{HeaderMap, HeaderName};
+use http::HeaderMap;
 
 use crate::addr::{HopAddr, fast_finish, fast_forwarded_node, fast_hop, ipv4_prefix};
 use crate::error::Error;
@@ -30,8 +30,8 @@ use crate::forwarded::{is_qdtext, is_tchar};
 use crate::list::trim_ows;
 use crate::peer::Peer;
 use crate::resolution::{ClientIp, Origin, Resolution};
-use crate::resolver::{AllTrusted, PeerFilter, Settings, Source, Trust};
-use crate::walk::{lines, splits_at_last_colon};
+use crate::resolver::{AllTrusted, Form, Read, Settings, Trust};
+use crate::walk::{hop_trusted, ip_peer_trust, lines};
 
 /// What the fast path found: the canonical peer address, and the client
 /// hop (`None`: the peer itself is the client). Small, so that the
@@ -42,9 +42,10 @@ pub(crate) struct Found {
 }
 
 impl Found {
-    /// The resolution the walk would return, `peer` being the peer given.
+    /// The resolution the walk would return, `peer` being the peer given
+    /// and `read` the resolver's.
     #[inline]
-    pub(crate) fn resolution(self, header: Option<&'static HeaderName>, peer: Peer) -> Resolution {
+    pub(crate) fn resolution(self, read: Read, peer: Peer) -> Resolution {
         let (peer, peer_port) = match peer {
             Peer::Ip { port, .. } => (
                 Peer::Ip {
@@ -62,10 +63,10 @@ impl Found {
                 port,
             ),
             // `resolve` finds nothing for these.
-            Peer::Unix | Peer::Unknown => (peer, None),
+            Peer::ProxiedWithoutSource { .. } | Peer::Unix | Peer::Unknown => (peer, None),
         };
-        match (self.client, header) {
-            (Some(client), Some(name)) => Resolution {
+        match (self.client, read) {
+            (Some(client), Read::Header { name, .. }) => Resolution {
                 client: ClientIp::new(client.addr.ip),
                 port: client.addr.port,
                 origin: Origin::Header {
@@ -101,54 +102,34 @@ pub(crate) fn resolve(
 ) -> Option<Result<Found, Error>> {
     let peer_ip = match *peer {
         Peer::Ip { ip, .. } | Peer::Proxied { ip, .. } => ip.to_canonical(),
-        Peer::Unix | Peer::Unknown => return None,
+        Peer::ProxiedWithoutSource { .. } | Peer::Unix | Peer::Unknown => return None,
     };
     if peer_ip.is_unspecified() {
         return None;
     }
-    let trusted_peer = match (&settings.source, &settings.trust) {
-        (Source::Peer, _) | (_, Trust::Hops { count: 0, .. }) => false,
-        (_, Trust::Proxies(set))
-        | (
-            _,
-            Trust::Hops {
-                peers: PeerFilter::Proxies(set),
-                ..
-            },
-        ) => set.contains_canonical(peer_ip),
-        (
-            _,
-            Trust::Hops {
-                peers: PeerFilter::Any,
-                ..
-            },
-        ) => true,
-    };
-    if !trusted_peer {
+    let (Some(_), Read::Header { name, form }) = (ip_peer_trust(settings, peer_ip), settings.read)
+    else {
         // Rule 1: an untrusted peer is the client, whatever headers say.
-        return Some(Ok(Found {
+        return Some(Ok(answered(Found {
             peer_ip,
             client: None,
-        }));
-    }
+        })));
+    };
 
-    let name = settings.header?;
     let mut chain = Chain::new(settings);
-    let client = match &settings.source {
-        Source::Single(_) => {
-            // CloudFront-Viewer-Address splits at the last colon: the walk's.
-            // A single hop inside a trusted count leaves the chain short.
-            if splits_at_last_colon(name) || chain.skip_next()? {
-                return None;
-            }
+    let client = match form {
+        // CloudFront-Viewer-Address splits at the last colon: the walk's.
+        Form::SingleLastColon => return None,
+        Form::Single => {
             // Servers strip whitespace around a field value; a line that
             // still has some is the walk's to trim.
             let line = lines(headers, name).next()?;
+            // One hop, at index 0: within any max_hops.
             chain.hop(fast_hop(line)?)
         }
-        source => {
-            let read_line = match source {
-                Source::Forwarded => forwarded_line,
+        Form::Forwarded | Form::List => {
+            let read_line = match form {
+                Form::Forwarded => forwarded_line,
                 _ => list_line,
             };
             let mut client = None;
@@ -174,10 +155,26 @@ pub(crate) fn resolve(
         Some(client) => client,
         None => chain.end()?,
     };
-    Some(Ok(Found {
+    Some(Ok(answered(Found {
         peer_ip,
         client: Some(client),
-    }))
+    })))
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many requests this thread's fast path answered: a test that
+    /// the common requests really take it (the walk gives the same
+    /// answers, so no comparison of answers could tell).
+    pub(crate) static ANSWERED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts an answer under `cfg(test)`; nothing otherwise.
+#[inline(always)]
+fn answered(found: Found) -> Found {
+    #[cfg(test)]
+    ANSWERED.with(|n| n.set(n.get() + 1));
+    found
 }
 
 /// A hop found to be the client, with its position from the right.
@@ -207,35 +204,29 @@ impl<'s> Chain<'s> {
         }
     }
 
-    /// Before the next hop: `Some(true)` when the walk skips it unread
-    /// (inside a trusted hop count; it is then counted), `Some(false)` when
-    /// it is to be read, `None` when the walk stops there (`max_hops`).
+    /// Before the next hop: `None` when the walk stops there (`max_hops`).
     #[inline]
-    fn skip_next(&mut self) -> Option<bool> {
+    fn next(&mut self) -> Option<()> {
         if self.index == self.settings.max_hops {
             self.beyond_limit = true;
             return None;
         }
-        let skip =
-            matches!(&self.settings.trust, Trust::Hops { count, .. } if self.index + 1 < *count);
-        self.index += usize::from(skip);
-        Some(skip)
+        Some(())
     }
 
     /// Reads the next hop: the client, or `None` for a trusted proxy.
     #[inline]
     fn hop(&mut self, addr: HopAddr) -> Option<Client> {
-        // Under a hop count, the hop just past the counted proxies is the
-        // client.
-        let trusted =
-            matches!(&self.settings.trust, Trust::Proxies(set) if set.contains_canonical(addr.ip));
+        let trusted = hop_trusted(&self.settings.trust, self.index, |set| {
+            set.contains_canonical(addr.ip)
+        });
         self.record(addr, trusted)
     }
 
     /// [`hop`](Self::hop) for a bare IPv4 address, given as its integer.
     #[inline]
     fn hop_v4(&mut self, ip: u32) -> Option<Client> {
-        let trusted = matches!(&self.settings.trust, Trust::Proxies(set) if set.contains_v4(ip));
+        let trusted = hop_trusted(&self.settings.trust, self.index, |set| set.contains_v4(ip));
         let addr = HopAddr {
             ip: IpAddr::V4(ip.into()),
             port: None,
@@ -281,10 +272,9 @@ fn list_line(line: &[u8], chain: &mut Chain<'_>) -> Option<Option<Client>> {
             if ip == 0 {
                 return None; // unspecified: the walk names it
             }
-            if !chain.skip_next()? {
-                if let Some(client) = chain.hop_v4(ip) {
-                    return Some(Some(client));
-                }
+            chain.next()?;
+            if let Some(client) = chain.hop_v4(ip) {
+                return Some(Some(client));
             }
         }
         return Some(None);
@@ -296,10 +286,9 @@ fn list_line(line: &[u8], chain: &mut Chain<'_>) -> Option<Option<Client>> {
         if element.is_empty() {
             return None;
         }
-        if !chain.skip_next()? {
-            if let Some(client) = chain.hop(fast_hop(element)?) {
-                return Some(Some(client));
-            }
+        chain.next()?;
+        if let Some(client) = chain.hop(fast_hop(element)?) {
+            return Some(Some(client));
         }
         if start == 0 {
             return Some(None);
@@ -414,11 +403,10 @@ fn forwarded_line(line: &[u8], chain: &mut Chain<'_>) -> Option<Option<Client>> 
         if start >= end {
             return None;
         }
-        if !chain.skip_next()? {
-            let addr = element_for(&line[start..end])?;
-            if let Some(client) = chain.hop(addr) {
-                return Some(Some(client));
-            }
+        chain.next()?;
+        let addr = element_for(&line[start..end])?;
+        if let Some(client) = chain.hop(addr) {
+            return Some(Some(client));
         }
         match comma {
             Some(at) => end = at,

@@ -42,6 +42,17 @@ pub enum Peer {
         /// The socket peer that sent the PROXY header: the balancer.
         sender: SocketAddr,
     },
+    /// A connection from a PROXY-protocol sender (an L4 load balancer)
+    /// whose accepted header named no source address: `LOCAL` (the
+    /// balancer's own health checks), `UNKNOWN`, `AF_UNSPEC`, or a
+    /// Unix-socket source. The answer is the sender's own address, and the
+    /// request's forwarding headers are never read, whatever the trusted
+    /// set says: a balancer at layer 4 writes no HTTP header, so any such
+    /// header was written by the client (DESIGN rule 12).
+    ProxiedWithoutSource {
+        /// The socket peer that sent the PROXY header: the balancer.
+        sender: SocketAddr,
+    },
     /// A Unix-domain socket: no IP address.
     Unix,
     /// No information about the peer.
@@ -49,19 +60,23 @@ pub enum Peer {
 }
 
 impl Peer {
-    /// The peer's IP address, if it has one.
+    /// The peer's IP address, if it has one (for
+    /// [`Peer::ProxiedWithoutSource`], the sender's).
     pub fn ip(&self) -> Option<IpAddr> {
         match *self {
             Peer::Ip { ip, .. } | Peer::Proxied { ip, .. } => Some(ip),
-            _ => None,
+            Peer::ProxiedWithoutSource { sender } => Some(sender.ip()),
+            Peer::Unix | Peer::Unknown => None,
         }
     }
 
-    /// The peer's port, if known.
+    /// The peer's port, if known (for [`Peer::ProxiedWithoutSource`], the
+    /// sender's).
     pub fn port(&self) -> Option<u16> {
         match *self {
             Peer::Ip { port, .. } | Peer::Proxied { port, .. } => port,
-            _ => None,
+            Peer::ProxiedWithoutSource { sender } => Some(sender.port()),
+            Peer::Unix | Peer::Unknown => None,
         }
     }
 }
@@ -107,6 +122,9 @@ impl fmt::Display for Peer {
                     None => ip.fmt(f)?,
                 }
                 write!(f, " (PROXY protocol from {sender})")
+            }
+            Peer::ProxiedWithoutSource { sender } => {
+                write!(f, "{sender} (PROXY protocol without a source)")
             }
             Peer::Unix => f.write_str("unix"),
             Peer::Unknown => f.write_str("unknown"),

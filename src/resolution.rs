@@ -207,9 +207,11 @@ pub enum Origin {
 }
 
 impl Origin {
-    /// [`Origin::Header`] for a header name given by value: the name is
-    /// interned (kept once for the life of the process, like the names of
-    /// configured resolvers), for building an origin to compare with.
+    /// [`Origin::Header`] for a header name given by value, to compare with
+    /// a resolution's origin: `None` when no resolver of this process reads
+    /// that header (and no resolution can come from it). The name is looked
+    /// up among the names resolvers were built with, never added: this
+    /// allocates nothing, whatever names it is given.
     ///
     /// ```
     /// use realip::{Origin, Resolver};
@@ -220,13 +222,11 @@ impl Origin {
     /// headers.insert("x-forwarded-for", "203.0.113.7".parse().unwrap());
     /// let peer: std::net::SocketAddr = "10.0.0.3:40000".parse().unwrap();
     /// let r = resolver.resolve(peer, &headers).unwrap();
-    /// assert_eq!(r.origin(), &Origin::header(&"x-forwarded-for".parse().unwrap(), 0));
+    /// assert_eq!(Some(r.origin()), Origin::header(&"x-forwarded-for".parse().unwrap(), 0).as_ref());
+    /// assert_eq!(Origin::header(&"x-nobody-reads-this".parse().unwrap(), 0), None);
     /// ```
-    pub fn header(name: &HeaderName, index: usize) -> Origin {
-        Origin::Header {
-            name: crate::header_names::intern(name),
-            index,
-        }
+    pub fn header(name: &HeaderName, index: usize) -> Option<Origin> {
+        crate::header_names::lookup(name).map(|name| Origin::Header { name, index })
     }
 }
 
@@ -298,7 +298,16 @@ impl Resolution {
         &self.origin
     }
 
-    /// The connection's peer, as given to the resolver.
+    /// The connection's peer, with its addresses canonical: an
+    /// IPv4-mapped IPv6 address given to the resolver is IPv4 here.
+    ///
+    /// ```
+    /// use realip::{Peer, Resolver};
+    ///
+    /// let peer = Peer::Ip { ip: "::ffff:203.0.113.9".parse().unwrap(), port: Some(443) };
+    /// let r = Resolver::default().resolve(peer, &http::HeaderMap::new()).unwrap();
+    /// assert_eq!(r.peer().to_string(), "203.0.113.9:443");
+    /// ```
     pub fn peer(&self) -> Peer {
         self.peer
     }

@@ -33,9 +33,10 @@ use http::{HeaderMap, HeaderName, Request, request::Parts};
 use crate::error::Error;
 use crate::explain::Explanation;
 use crate::fast;
+use crate::header_names;
 use crate::peer::Peer;
 use crate::resolution::Resolution;
-use crate::trust::ProxySet;
+use crate::trust::{ProxySet, TrustParseError};
 use crate::walk::{self, NoObserver};
 
 /// The default bound on the hops a resolver walks.
@@ -43,6 +44,8 @@ pub const DEFAULT_MAX_HOPS: usize = 32;
 
 /// The largest `max_hops` a resolver accepts.
 pub const MAX_HOPS_LIMIT: usize = 1024;
+
+pub use crate::header_names::MAX_CUSTOM_NAMES;
 
 /// The most empty list elements (`a,,b`) a resolver skips before it
 /// refuses the header (RFC 9110 §5.6.1.2: "a reasonable number").
@@ -64,9 +67,10 @@ pub enum Source {
     /// A header that carries one address, set (overwritten) by the nearest
     /// proxy: `X-Real-IP`, `CF-Connecting-IP`, `True-Client-IP`,
     /// `Fly-Client-IP`, `X-Envoy-External-Address`,
-    /// `CloudFront-Viewer-Address` (read as `ip:port`, IPv6 unbracketed), or
-    /// any other name. When the header appears on several lines, the last
-    /// line is used.
+    /// `CloudFront-Viewer-Address` (read as `ip:port`, IPv6 unbracketed), …,
+    /// or any other name (written `header:NAME` in the text form, where a
+    /// bare name must be one realip knows). When the header appears on
+    /// several lines, the last line is used.
     Single(HeaderName),
 }
 
@@ -99,22 +103,19 @@ impl Source {
 
 impl fmt::Display for Source {
     /// `peer`, `forwarded`, `x-forwarded-for`, `list:NAME` for another list
-    /// header, or the name of a single-address header (`header:NAME` when
-    /// the name is one of the other keywords).
+    /// header, the bare name of a single-address header realip knows
+    /// (`x-real-ip`, …), or `header:NAME` for any other: the text form that
+    /// parses back to this source.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Source::Peer => f.write_str("peer"),
             Source::Forwarded => f.write_str("forwarded"),
             Source::List(name) if name == "x-forwarded-for" => f.write_str("x-forwarded-for"),
             Source::List(name) => write!(f, "list:{name}"),
-            // A single-address header whose name is also a keyword is
-            // written in its explicit form, so that the text round-trips.
-            Source::Single(name)
-                if matches!(name.as_str(), "peer" | "forwarded" | "x-forwarded-for") =>
-            {
-                write!(f, "header:{name}")
+            Source::Single(name) if header_names::is_known_single(name) => {
+                f.write_str(name.as_str())
             }
-            Source::Single(name) => f.write_str(name.as_str()),
+            Source::Single(name) => write!(f, "header:{name}"),
         }
     }
 }
@@ -136,8 +137,9 @@ pub enum Trust {
     /// first that is not.
     Proxies(ProxySet),
     /// The `count` nearest hops are proxies, the socket peer included
-    /// (Envoy's `xff_num_trusted_hops`, Istio's `numTrustedProxies`):
-    /// 0 means the peer is the client, 1 the newest header element.
+    /// (Envoy's `xff_num_trusted_hops`, Istio's `numTrustedProxies`): 1
+    /// means the newest header element is the client. At least 1: that the
+    /// peer is the client is said by [`Source::Peer`].
     Hops {
         /// How many proxies sit between the client and the application.
         count: usize,
@@ -193,6 +195,28 @@ pub enum ConfigError {
     /// `max_hops` is 0 or above [`MAX_HOPS_LIMIT`].
     #[error("max_hops must be between 1 and {MAX_HOPS_LIMIT}, not {0}")]
     InvalidMaxHops(usize),
+    /// A hop count of 0, whatever else is configured.
+    #[error(
+        "hops=0 trusts no proxy, so the peer would be the client: that is the peer source \
+         (read the peer alone); a hop count is at least 1 (1 = the newest header element is the \
+         client)"
+    )]
+    ZeroHops,
+    /// A trusted range that means more than it says (the whole address
+    /// space, or IPv6 that covers the IPv4-mapped addresses).
+    #[error(transparent)]
+    Range(#[from] TrustParseError),
+    /// More distinct custom header names than a process may read
+    /// ([`MAX_CUSTOM_NAMES`]).
+    #[error(
+        "the resolvers of this process already read {} custom header names, the most allowed; \
+         {header} would be one more (build resolvers from configuration, never from request data)",
+        header_names::MAX_CUSTOM_NAMES
+    )]
+    TooManyHeaderNames {
+        /// The header that would be one too many.
+        header: String,
+    },
 }
 
 /// Resolves the client address of requests, by one configured rule.
@@ -222,9 +246,8 @@ pub struct Resolver {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Settings {
     pub(crate) source: Source,
-    /// The source's header name, interned (`None` for the peer source):
-    /// what [`Origin::Header`](crate::Origin::Header) names.
-    pub(crate) header: Option<&'static HeaderName>,
+    /// How the source is read: what the walk and the fast path follow.
+    pub(crate) read: Read,
     pub(crate) trust: Trust,
     pub(crate) all_trusted: AllTrusted,
     pub(crate) max_hops: usize,
@@ -237,13 +260,40 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             source: Source::Peer,
-            header: None,
+            read: Read::Peer,
             trust: Trust::Proxies(ProxySet::new()),
             all_trusted: AllTrusted::Leftmost,
             max_hops: DEFAULT_MAX_HOPS,
             trust_unix_peer: false,
         }
     }
+}
+
+/// How a checked [`Source`] is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Read {
+    /// The socket peer alone.
+    Peer,
+    /// A header, by the one `'static` copy of its name (what
+    /// [`Origin::Header`](crate::Origin::Header) names).
+    Header {
+        name: &'static HeaderName,
+        form: Form,
+    },
+}
+
+/// How a header's value holds its hops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// RFC 7239 elements.
+    Forwarded,
+    /// A comma list across lines.
+    List,
+    /// One address (the last line), `ip`, `ip:port` or `[v6]:port`.
+    Single,
+    /// One address (the last line) as `ip:port` split at the last colon,
+    /// IPv6 unbracketed: `CloudFront-Viewer-Address`.
+    SingleLastColon,
 }
 
 impl Resolver {
@@ -263,11 +313,11 @@ impl Resolver {
         // The common case in one pass; anything else takes the walk, which
         // gives the same answer wherever both answer.
         match fast::resolve(&self.settings, &peer, headers) {
-            Some(Ok(found)) => return Ok(found.resolution(self.settings.header, peer)),
+            Some(Ok(found)) => return Ok(found.resolution(self.settings.read, peer)),
             Some(Err(e)) => return Err(e),
             None => {}
         }
-        walk::walk(self, peer, headers, &mut NoObserver)
+        walk::walk(&self.settings, peer, headers, &mut NoObserver)
     }
 
     /// Resolves the client of a request.
@@ -457,31 +507,28 @@ impl ResolverBuilder {
 
     /// Checks the configuration and makes the resolver.
     pub fn build(self) -> Result<Resolver, ConfigError> {
-        let r = self.settings;
+        let mut r = self.settings;
         if r.max_hops == 0 || r.max_hops > MAX_HOPS_LIMIT {
             return Err(ConfigError::InvalidMaxHops(r.max_hops));
         }
-        let trusts_nothing = match &r.trust {
-            Trust::Proxies(set) => set.is_empty(),
-            Trust::Hops { count, peers } => {
-                *count == 0 || matches!(peers, PeerFilter::Proxies(set) if set.is_empty())
-            }
+        let set = match &r.trust {
+            Trust::Proxies(set)
+            | Trust::Hops {
+                peers: PeerFilter::Proxies(set),
+                ..
+            } => Some(set),
+            Trust::Hops {
+                peers: PeerFilter::Any,
+                ..
+            } => None,
         };
-        match (&r.source, trusts_nothing) {
-            // A trusted Unix peer only matters when a header is read.
-            (Source::Peer, true) if r.trust_unix_peer => {
-                return Err(ConfigError::TrustWithoutHeader);
-            }
-            (Source::Peer, true) => {}
-            (Source::Peer, false) => return Err(ConfigError::TrustWithoutHeader),
-            (source, true) if !r.trust_unix_peer => {
-                return Err(ConfigError::NoTrust {
-                    configured: source.to_string(),
-                });
-            }
-            _ => {}
+        if let Some(set) = set {
+            set.check()?;
         }
         if let Trust::Hops { count, .. } = r.trust {
+            if count == 0 {
+                return Err(ConfigError::ZeroHops);
+            }
             if count > r.max_hops {
                 return Err(ConfigError::HopsExceedLimit {
                     hops: count,
@@ -496,13 +543,43 @@ impl ResolverBuilder {
                 }
             }
         }
-        let mut r = r;
-        // Each `Resolution` names its header by this one static copy.
-        r.header = r.source.header_name().map(crate::header_names::intern);
+        let trusts_no_address = set.is_some_and(ProxySet::is_empty);
+        match (&r.source, trusts_no_address) {
+            (Source::Peer, true) if r.trust_unix_peer => {
+                return Err(ConfigError::TrustWithoutHeader);
+            }
+            (Source::Peer, true) => {}
+            (Source::Peer, false) => return Err(ConfigError::TrustWithoutHeader),
+            (source, true) if !r.trust_unix_peer => {
+                return Err(ConfigError::NoTrust {
+                    configured: source.to_string(),
+                });
+            }
+            _ => {}
+        }
+        r.read = read(&r.source)?;
         Ok(Resolver {
             settings: Arc::new(r),
         })
     }
+}
+
+/// How `source` is read, its header name interned once here so that each
+/// [`Resolution`] names it by a shared `'static` copy.
+fn read(source: &Source) -> Result<Read, ConfigError> {
+    let (name, form) = match source {
+        Source::Peer => return Ok(Read::Peer),
+        Source::Forwarded => (&http::header::FORWARDED, Form::Forwarded),
+        Source::List(name) => (name, Form::List),
+        Source::Single(name) if name == "cloudfront-viewer-address" => {
+            (name, Form::SingleLastColon)
+        }
+        Source::Single(name) => (name, Form::Single),
+    };
+    let name = header_names::intern(name).map_err(|_| ConfigError::TooManyHeaderNames {
+        header: name.to_string(),
+    })?;
+    Ok(Read::Header { name, form })
 }
 
 #[cfg(test)]
@@ -531,9 +608,34 @@ mod tests {
             ),
             (
                 xff().trusted_hops(0, set("10.0.0.0/8")),
-                ConfigError::NoTrust {
-                    configured: "x-forwarded-for".into(),
-                },
+                ConfigError::ZeroHops,
+            ),
+            (
+                xff().trusted_hops(0, ProxySet::new()).trust_unix_peer(true),
+                ConfigError::ZeroHops,
+            ),
+            (xff().trusted_hops_from_any_peer(0), ConfigError::ZeroHops),
+            (
+                Resolver::builder().trusted_hops(0, ProxySet::new()),
+                ConfigError::ZeroHops,
+            ),
+            (
+                xff().trusted_proxies(
+                    ["10.0.0.0/8", "::/80"]
+                        .iter()
+                        .map(|n| n.parse::<ipnet::IpNet>().unwrap())
+                        .collect::<ProxySet>(),
+                ),
+                ConfigError::Range("::/80".parse::<ProxySet>().unwrap_err()),
+            ),
+            (
+                xff().trusted_hops(
+                    1,
+                    ["0.0.0.0/0".parse::<ipnet::IpNet>().unwrap()]
+                        .into_iter()
+                        .collect::<ProxySet>(),
+                ),
+                ConfigError::Range("0.0.0.0/0".parse::<ProxySet>().unwrap_err()),
             ),
             (
                 Resolver::builder().trusted_proxies(set("10.0.0.0/8")),
@@ -577,6 +679,96 @@ mod tests {
         assert!(xff().trust_unix_peer(true).build().is_ok());
     }
 
+    /// The common requests are answered by the fast path (the walk would
+    /// give the same answers, so only a count can tell), and the unusual
+    /// ones by the walk.
+    #[test]
+    fn the_fast_path_answers_the_common_requests() {
+        let answered = || crate::fast::ANSWERED.with(std::cell::Cell::get);
+        let peer: std::net::SocketAddr = "10.0.0.3:40000".parse().unwrap();
+        let one = |name: &'static str, value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(name, value.parse().unwrap());
+            headers
+        };
+        let resolver = |text: &str| text.parse::<Resolver>().unwrap();
+        let fast = [
+            (
+                "x-forwarded-for; trust=10.0.0.0/8",
+                one("x-forwarded-for", "203.0.113.7, 10.0.0.2"),
+            ),
+            (
+                "x-forwarded-for; trust=10.0.0.0/8",
+                one("x-forwarded-for", "[2001:db8::1]:443"),
+            ),
+            (
+                "x-forwarded-for; trust=10.0.0.0/8",
+                one("x-forwarded-for", "10.0.0.2"),
+            ),
+            (
+                "x-forwarded-for; hops=2; trust=10.0.0.0/8",
+                one("x-forwarded-for", "203.0.113.7, 10.0.0.2"),
+            ),
+            (
+                "forwarded; trust=10.0.0.0/8",
+                one("forwarded", "for=203.0.113.7;proto=https"),
+            ),
+            (
+                "forwarded; trust=10.0.0.0/8",
+                one("forwarded", "for=\"[2001:db8::1]:443\""),
+            ),
+            (
+                "x-real-ip; trust=10.0.0.0/8",
+                one("x-real-ip", "203.0.113.7"),
+            ),
+            (
+                "x-real-ip; trust=192.0.2.0/24",
+                one("x-real-ip", "203.0.113.7"),
+            ),
+            ("peer", one("x-forwarded-for", "203.0.113.7")),
+        ];
+        for (config, headers) in &fast {
+            let before = answered();
+            resolver(config).resolve(peer, headers).unwrap();
+            assert_eq!(
+                answered(),
+                before + 1,
+                "{config} {headers:?}: not the fast path"
+            );
+        }
+        let walked = [
+            (
+                "x-forwarded-for; trust=10.0.0.0/8",
+                one("x-forwarded-for", "unknown, 10.0.0.2"),
+            ),
+            (
+                "x-forwarded-for; trust=10.0.0.0/8",
+                one("x-forwarded-for", "203.0.113.7,,10.0.0.2"),
+            ),
+            (
+                "x-forwarded-for; hops=3; trust=10.0.0.0/8",
+                one("x-forwarded-for", "10.0.0.2"),
+            ),
+            (
+                "forwarded; trust=10.0.0.0/8",
+                one("forwarded", "for=\"\\[::1]\""),
+            ),
+            (
+                "cloudfront-viewer-address; trust=10.0.0.0/8",
+                one("cloudfront-viewer-address", "203.0.113.7:443"),
+            ),
+        ];
+        for (config, headers) in &walked {
+            let before = answered();
+            let _ = resolver(config).resolve(peer, headers);
+            assert_eq!(
+                answered(),
+                before,
+                "{config} {headers:?}: the fast path answered"
+            );
+        }
+    }
+
     #[test]
     fn display_summarises_the_configuration() {
         let table = [
@@ -605,6 +797,14 @@ mod tests {
                     .build()
                     .unwrap(),
                 "cf-connecting-ip; trust=10.0.0.1",
+            ),
+            (
+                Resolver::builder()
+                    .single_header(HeaderName::from_static("x-my-ip"))
+                    .trusted_proxies(set("10.0.0.1"))
+                    .build()
+                    .unwrap(),
+                "header:x-my-ip; trust=10.0.0.1",
             ),
         ];
         for (resolver, text) in table {

@@ -4,14 +4,21 @@
 //! A [`ProxySet`] answers one question: *is this address one of my
 //! proxies?* It is parsed from the text operators write
 //! (`"10.0.0.0/8, 127.0.0.6, ::1, loopback"`), keeps that text form for
-//! display, and stores the ranges as sorted, merged intervals so that a
-//! lookup is one binary search whatever the number of ranges.
+//! display, and stores the ranges as sorted, merged intervals: a lookup
+//! scans a handful of them, or bisects thousands.
 //!
 //! Membership is decided on canonical addresses: an IPv4-mapped IPv6
 //! address (`::ffff:10.1.2.3`) is looked up as IPv4, and a range given in
-//! the mapped form (`::ffff:10.0.0.0/104`) also covers the IPv4 range it
-//! maps (`10.0.0.0/8`). Otherwise an allow-list written in one form could be
-//! bypassed with the other.
+//! the mapped form (`::ffff:10.0.0.0/104`) is the IPv4 range it maps
+//! (`10.0.0.0/8`), and is shown as such. Otherwise an allow-list written in
+//! one form could be bypassed with the other.
+//!
+//! A range that trusts more than it says is refused: the whole address
+//! space (`0.0.0.0/0`, `::/0`), and an IPv6 range that contains the
+//! IPv4-mapped addresses without being written as IPv4 (`::/80` holds
+//! `::ffff:0:0/96`, so it would trust every IPv4 address while reading as
+//! an IPv6 range). A set never trusts an address its
+//! [`Display`](std::fmt::Display) does not show.
 //!
 //! ```
 //! use realip::ProxySet;
@@ -177,6 +184,21 @@ pub enum TrustParseReason {
     /// The set is empty.
     #[error("no trusted proxy given")]
     Empty,
+    /// The whole address space of a family (`0.0.0.0/0`, `::/0`).
+    #[error(
+        "it trusts every address, so any client could write the header; to believe the nearest \
+         hops whoever the peer is, count them instead (hops=N; any-peer), and only where nothing \
+         else can reach the application"
+    )]
+    WholeAddressSpace,
+    /// An IPv6 range that contains the IPv4-mapped addresses
+    /// (`::ffff:0:0/96`) without being written as an IPv4 range.
+    #[error(
+        "it contains ::ffff:0:0/96, the IPv4-mapped addresses, so it would trust every IPv4 \
+         address while it reads as an IPv6 range; write the IPv4 ranges you mean as IPv4 \
+         (10.0.0.0/8), and IPv6 ranges that stop short of ::ffff:0:0/96"
+    )]
+    CoversMappedIpv4,
 }
 
 /// A set of trusted proxy addresses.
@@ -193,8 +215,8 @@ pub struct ProxySet {
     v6: Vec<(u128, u128)>,
 }
 
-const MAPPED_START: u128 = 0xffff_0000_0000;
-const MAPPED_END: u128 = 0xffff_ffff_ffff;
+/// `::ffff:0:0/96`: IPv4-mapped IPv6 addresses.
+const MAPPED: Ipv6Net = Ipv6Net::new_assert(Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0), 96);
 
 impl ProxySet {
     /// An empty set: trusts nothing.
@@ -264,6 +286,31 @@ impl ProxySet {
         }
     }
 
+    /// Whether every range means what it says: not the whole address space,
+    /// and no IPv6 range that contains the IPv4-mapped addresses
+    /// (`::ffff:0:0/96`). Parsing refuses such ranges; a set built from
+    /// [`IpNet`]s is checked when a [`Resolver`](crate::Resolver) is built
+    /// with it.
+    ///
+    /// ```
+    /// use realip::ProxySet;
+    /// use ipnet::IpNet;
+    ///
+    /// let set: ProxySet = ["::/80".parse::<IpNet>().unwrap()].into_iter().collect();
+    /// let err = set.check().unwrap_err();
+    /// assert_eq!(err.item, "::/80");
+    /// assert!("::/80".parse::<ProxySet>().is_err());
+    /// ```
+    pub fn check(&self) -> Result<(), TrustParseError> {
+        for entry in &self.entries {
+            if let Entry::Net(net) = entry {
+                meaningful(*net)
+                    .map_err(|reason| TrustParseError::new(&entry.to_string(), reason))?;
+            }
+        }
+        Ok(())
+    }
+
     /// [`contains`](Self::contains) for an IPv4 address given as its
     /// integer.
     #[inline]
@@ -271,21 +318,18 @@ impl ProxySet {
         contains(&self.v4, ip)
     }
 
+    /// Adds a canonical range (see [`canonical_net`]). An IPv6 range adds
+    /// no IPv4 addresses: lookups see a mapped address as IPv4, so the
+    /// mapped part of a wider IPv6 range matches nothing (and such a range
+    /// is refused before it can mislead anyone).
     fn add_net(&mut self, net: IpNet) {
-        match net.trunc() {
+        match net {
             IpNet::V4(n) => self
                 .v4
                 .push((u32::from(n.network()), u32::from(n.broadcast()))),
-            IpNet::V6(n) => {
-                let (start, end) = (u128::from(n.network()), u128::from(n.broadcast()));
-                self.v6.push((start, end));
-                // The part of the range inside ::ffff:0:0/96 also names IPv4
-                // addresses, which lookups see in their canonical form.
-                let (lo, hi) = (start.max(MAPPED_START), end.min(MAPPED_END));
-                if lo <= hi {
-                    self.v4.push((lo as u32, hi as u32));
-                }
-            }
+            IpNet::V6(n) => self
+                .v6
+                .push((u128::from(n.network()), u128::from(n.broadcast()))),
         }
     }
 
@@ -296,8 +340,14 @@ impl ProxySet {
 }
 
 impl Extend<Entry> for ProxySet {
+    /// Adds entries. A range is kept truncated to its prefix and, when it
+    /// is written in the IPv4-mapped form, as the IPv4 range it maps.
     fn extend<T: IntoIterator<Item = Entry>>(&mut self, iter: T) {
         for entry in iter {
+            let entry = match entry {
+                Entry::Net(net) => Entry::Net(canonical_net(net.trunc())),
+                preset => preset,
+            };
             match entry {
                 Entry::Net(net) => self.add_net(net),
                 Entry::Preset(p) => p.networks().iter().for_each(|&n| self.add_net(n)),
@@ -352,7 +402,9 @@ impl FromStr for Entry {
             if net.trunc() != net {
                 return Err(err(TrustParseReason::HostBitsSet(net.trunc())));
             }
-            return Ok(Entry::Net(canonical_net(net)));
+            let net = canonical_net(net);
+            meaningful(net).map_err(err)?;
+            return Ok(Entry::Net(net));
         }
         if let Ok(addr) = s.parse::<IpAddr>() {
             return Ok(Entry::Net(IpNet::from(addr.to_canonical())));
@@ -410,6 +462,17 @@ fn canonical_net(net: IpNet) -> IpNet {
             None => net,
         },
         _ => net,
+    }
+}
+
+/// Refuses a canonical range that trusts more than it says.
+fn meaningful(net: IpNet) -> Result<(), TrustParseReason> {
+    match net {
+        _ if net.prefix_len() == 0 => Err(TrustParseReason::WholeAddressSpace),
+        // CIDR ranges nest or are disjoint: a canonical IPv6 range (not
+        // itself inside the mapped space) that meets it contains it whole.
+        IpNet::V6(v6) if v6.contains(&MAPPED) => Err(TrustParseReason::CoversMappedIpv4),
+        _ => Ok(()),
     }
 }
 
@@ -500,13 +563,56 @@ mod tests {
         let single: ProxySet = "::ffff:192.0.2.1".parse().unwrap();
         assert!(single.contains(ip("192.0.2.1")));
         assert_eq!(single.to_string(), "192.0.2.1");
-        let all_v6: ProxySet = "::/0".parse().unwrap();
-        assert!(
-            all_v6.contains(ip("203.0.113.1")),
-            "::/0 includes the mapped space"
-        );
         let no_mapped: ProxySet = "2001:db8::/32".parse().unwrap();
         assert!(!no_mapped.contains(ip("0.0.0.1")));
+        // Built from IpNets (not parsed, so not refused): a mapped range is
+        // kept as IPv4, and a wider IPv6 range trusts no IPv4 address,
+        // which is what its display says.
+        let built: ProxySet = ["::ffff:10.0.0.0/104", "::/80"]
+            .iter()
+            .map(|n| n.parse::<IpNet>().unwrap())
+            .collect();
+        assert_eq!(built.to_string(), "10.0.0.0/8, ::/80");
+        assert!(built.contains(ip("10.1.2.3")));
+        assert!(!built.contains(ip("203.0.113.1")));
+        assert!(!built.contains(ip("::ffff:203.0.113.1")));
+        assert!(built.contains(ip("::1:2")));
+        assert_eq!(
+            built.check().unwrap_err().reason,
+            TrustParseReason::CoversMappedIpv4
+        );
+    }
+
+    #[test]
+    fn ranges_that_trust_more_than_they_say_are_refused() {
+        let table: &[(&str, TrustParseReason)] = &[
+            ("0.0.0.0/0", TrustParseReason::WholeAddressSpace),
+            ("::/0", TrustParseReason::WholeAddressSpace),
+            ("::ffff:0:0/96", TrustParseReason::WholeAddressSpace),
+            ("::/80", TrustParseReason::CoversMappedIpv4),
+            ("::/64", TrustParseReason::CoversMappedIpv4),
+            ("::/1", TrustParseReason::CoversMappedIpv4),
+            ("::fffe:0:0/95", TrustParseReason::CoversMappedIpv4),
+        ];
+        for (text, reason) in table {
+            let err = text.parse::<ProxySet>().unwrap_err();
+            assert_eq!(&err.reason, reason, "{text:?}");
+            let built: ProxySet = [text.parse::<IpNet>().unwrap()].into_iter().collect();
+            assert_eq!(built.check().unwrap_err().reason, *reason, "{text:?} built");
+        }
+        // Next to the mapped space, or inside it: what they say.
+        for text in [
+            "0.0.0.0/1",
+            "128.0.0.0/1",
+            "::/96",
+            "::1:0:0/96",
+            "::ffff:0:0/97",
+            "8000::/1",
+            "2001:db8::/32",
+        ] {
+            let set: ProxySet = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert!(set.check().is_ok(), "{text}");
+        }
     }
 
     #[test]
@@ -583,8 +689,9 @@ mod tests {
         assert_eq!(set.range_count(), 1);
         assert!(set.contains(ip("11.255.255.255")));
         assert!(!set.contains(ip("12.0.0.0")));
-        let full: ProxySet = "0.0.0.0/0, 255.255.255.255".parse().unwrap();
-        assert!(full.contains(ip("255.255.255.255")));
+        let halves: ProxySet = "0.0.0.0/1, 128.0.0.0/1, 255.255.255.255".parse().unwrap();
+        assert_eq!(halves.range_count(), 1);
+        assert!(halves.contains(ip("255.255.255.255")));
     }
 
     #[test]

@@ -8,7 +8,11 @@
 //!
 //! `resolve` first tries [`crate::fast`], which answers the common request
 //! in one pass and leaves everything else here; where it answers, its
-//! answer is this walk's (tested, not assumed: see that module).
+//! answer is this walk's (tested, not assumed: see that module). Both judge
+//! the peer by [`peer_trust`], as the diagnostics do.
+//!
+//! [`Resolver::resolve`]: crate::Resolver::resolve
+//! [`Resolver::explain`]: crate::Resolver::explain
 
 use std::net::IpAddr;
 
@@ -16,12 +20,13 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::addr::{HopAddr, HopError, Node, parse_ip_port_last_colon, parse_list_node};
 use crate::error::Error;
-use crate::explain::Verdict;
+use crate::explain::{Position, Verdict};
 use crate::forwarded::{self, Element, ElementError};
 use crate::list::{self, trim_ows};
 use crate::peer::Peer;
 use crate::resolution::{ClientIp, Origin, Resolution};
-use crate::resolver::{MAX_EMPTY_ELEMENTS, PeerFilter, Resolver, Settings, Source, Trust};
+use crate::resolver::{AllTrusted, Form, MAX_EMPTY_ELEMENTS, PeerFilter, Read, Settings, Trust};
+use crate::trust::ProxySet;
 
 /// Receives every step of a walk.
 pub(crate) trait Observer {
@@ -30,6 +35,9 @@ pub(crate) trait Observer {
     /// A header hop (position from the right), its raw text, what it was
     /// read as (if it was read) and its verdict.
     fn hop(&mut self, index: usize, raw: &[u8], addr: Option<HopAddr>, verdict: Verdict);
+    /// Every step was trusted, and the one at `position` (the leftmost
+    /// hop, or the peer when the header is absent) is the answer (rule 5).
+    fn leftmost_is_the_answer(&mut self, position: Position);
 }
 
 /// The resolver's observer: records nothing.
@@ -40,6 +48,85 @@ impl Observer for NoObserver {
     fn peer(&mut self, _: &Peer, _: Verdict) {}
     #[inline(always)]
     fn hop(&mut self, _: usize, _: &[u8], _: Option<HopAddr>, _: Verdict) {}
+    #[inline(always)]
+    fn leftmost_is_the_answer(&mut self, _: Position) {}
+}
+
+/// Whether the resolver reads the configured header from this peer, and
+/// why: [`Verdict::TrustedProxy`], [`Verdict::TrustedByCount`] or
+/// [`Verdict::TrustedUnixPeer`]; `None` when the peer is the answer (or,
+/// without an address, the request cannot be resolved). `peer` is
+/// canonical (see [`canonical`]).
+///
+/// The one definition of rule 1, for the walk, the fast path and the
+/// diagnostics. A PROXY connection whose header named no source
+/// ([`Peer::ProxiedWithoutSource`]) is never trusted: its peer is an L4
+/// balancer, which writes no HTTP header (rule 12).
+#[inline]
+pub(crate) fn peer_trust(settings: &Settings, peer: &Peer) -> Option<Verdict> {
+    match *peer {
+        Peer::Ip { ip, .. } | Peer::Proxied { ip, .. } => ip_peer_trust(settings, ip),
+        Peer::Unix if settings.trust_unix_peer && settings.read != Read::Peer => {
+            Some(Verdict::TrustedUnixPeer)
+        }
+        Peer::Unix | Peer::Unknown | Peer::ProxiedWithoutSource { .. } => None,
+    }
+}
+
+/// [`peer_trust`] for a peer with a canonical IP address.
+#[inline(always)]
+pub(crate) fn ip_peer_trust(settings: &Settings, ip: IpAddr) -> Option<Verdict> {
+    if settings.read == Read::Peer {
+        return None;
+    }
+    match &settings.trust {
+        Trust::Proxies(set)
+        | Trust::Hops {
+            peers: PeerFilter::Proxies(set),
+            ..
+        } => set.contains_canonical(ip).then_some(Verdict::TrustedProxy),
+        Trust::Hops {
+            peers: PeerFilter::Any,
+            ..
+        } => Some(Verdict::TrustedByCount),
+    }
+}
+
+/// Whether the hop at `index` (from the right) is a trusted proxy: in the
+/// set, or inside the hop count, where the hop just past the counted
+/// proxies is the client. `in_set` looks the hop's address up. The one
+/// definition, for the walk and the fast path.
+#[inline(always)]
+pub(crate) fn hop_trusted(
+    trust: &Trust,
+    index: usize,
+    in_set: impl FnOnce(&ProxySet) -> bool,
+) -> bool {
+    match trust {
+        Trust::Proxies(set) => in_set(set),
+        Trust::Hops { count, .. } => index + 1 < *count,
+    }
+}
+
+/// `peer` with its addresses canonical (IPv4-mapped IPv6 as IPv4), as
+/// every comparison and every resolution sees it.
+#[inline]
+pub(crate) fn canonical(peer: Peer) -> Peer {
+    match peer {
+        Peer::Ip { ip, port } => Peer::Ip {
+            ip: ip.to_canonical(),
+            port,
+        },
+        Peer::Proxied { ip, port, sender } => Peer::Proxied {
+            ip: ip.to_canonical(),
+            port,
+            sender,
+        },
+        Peer::ProxiedWithoutSource { sender } => Peer::ProxiedWithoutSource {
+            sender: std::net::SocketAddr::new(sender.ip().to_canonical(), sender.port()),
+        },
+        Peer::Unix | Peer::Unknown => peer,
+    }
 }
 
 /// What one element of the configured header says.
@@ -51,99 +138,68 @@ enum Hop {
 }
 
 pub(crate) fn walk<O: Observer>(
-    resolver: &Resolver,
+    settings: &Settings,
     peer: Peer,
     headers: &HeaderMap,
     obs: &mut O,
 ) -> Result<Resolution, Error> {
-    let resolver = &*resolver.settings;
+    let peer = canonical(peer);
+    // The answer when the peer is the client.
     let peer_addr = match peer {
-        Peer::Ip { ip, port } | Peer::Proxied { ip, port, .. } => {
-            let ip = ip.to_canonical();
-            if ip.is_unspecified() {
-                obs.peer(&peer, Verdict::Malformed(HopError::Unspecified));
-                return Err(Error::UnspecifiedPeer);
-            }
-            Some(HopAddr { ip, port })
-        }
-        Peer::Unix if resolver.trust_unix_peer && resolver.source != Source::Peer => None,
-        Peer::Unix | Peer::Unknown => {
-            obs.peer(&peer, Verdict::NoAddress);
-            return Err(Error::NoPeerAddress);
-        }
+        Peer::Ip { ip, port } | Peer::Proxied { ip, port, .. } => Some(HopAddr { ip, port }),
+        Peer::ProxiedWithoutSource { sender } => Some(HopAddr {
+            ip: sender.ip(),
+            port: Some(sender.port()),
+        }),
+        Peer::Unix | Peer::Unknown => None,
     };
-    let peer = match (peer, peer_addr) {
-        (Peer::Proxied { sender, .. }, Some(HopAddr { ip, port })) => {
-            Peer::Proxied { ip, port, sender }
-        }
-        (_, Some(HopAddr { ip, port })) => Peer::Ip { ip, port },
-        (peer, None) => peer,
-    };
-    // Where the answer comes from when the peer is the client.
+    if peer_addr.is_some_and(|addr| addr.ip.is_unspecified()) {
+        obs.peer(&peer, Verdict::Malformed(HopError::Unspecified));
+        return Err(Error::UnspecifiedPeer);
+    }
     let peer_origin = match peer {
         Peer::Proxied { .. } => Origin::ProxyProtocol,
         _ => Origin::Peer,
     };
 
-    let peer_verdict = match (peer_addr, &resolver.source, &resolver.trust) {
-        (_, Source::Peer, _) => None,
-        (None, _, _) => Some(Verdict::TrustedUnixPeer),
-        (_, _, Trust::Hops { count: 0, .. }) => None,
-        (Some(addr), _, Trust::Proxies(set)) => {
-            set.contains(addr.ip).then_some(Verdict::TrustedProxy)
-        }
-        (Some(addr), _, Trust::Hops { peers, .. }) => match peers {
-            PeerFilter::Any => Some(Verdict::TrustedByCount),
-            PeerFilter::Proxies(set) => set.contains(addr.ip).then_some(Verdict::TrustedProxy),
-        },
+    let (Some(verdict), Read::Header { name, form }) = (peer_trust(settings, &peer), settings.read)
+    else {
+        // Rule 1: a peer that is not trusted is the client, whatever
+        // headers say.
+        return match peer_addr {
+            Some(addr) => {
+                obs.peer(&peer, Verdict::Client);
+                Ok(resolution(addr, peer_origin, peer, 0))
+            }
+            None => {
+                obs.peer(&peer, Verdict::NoAddress);
+                Err(Error::NoPeerAddress)
+            }
+        };
     };
-    let Some(peer_verdict) = peer_verdict else {
-        // Rule 1: an untrusted peer is the client, whatever headers say.
-        obs.peer(&peer, Verdict::Client);
-        let addr = peer_addr.expect("a peer without an address is trusted or refused above");
-        return Ok(resolution(addr, peer_origin, peer, 0));
-    };
-    obs.peer(&peer, peer_verdict);
+    obs.peer(&peer, verdict);
 
     let walk = Walk {
-        resolver,
+        settings,
         peer,
         peer_addr,
         peer_origin,
     };
-    // `build` interns the header's name once; interning here would only
-    // serve a resolver made some other way (there is none), and is still
-    // correct.
-    let interned = |name: &HeaderName| {
-        resolver
-            .header
-            .unwrap_or_else(|| crate::header_names::intern(name))
-    };
-    match &resolver.source {
-        Source::Peer => unreachable!("the peer source returns above"),
-        Source::Forwarded => {
-            let name = interned(&http::header::FORWARDED);
-            walk.chain(
-                name,
-                forwarded::RevElements::new(lines(headers, name)),
-                read_forwarded,
-                obs,
-            )
-        }
-        Source::List(name) => {
-            let name = interned(name);
+    match form {
+        Form::Forwarded => walk.chain(
+            name,
+            forwarded::RevElements::new(lines(headers, name)),
+            read_forwarded,
+            obs,
+        ),
+        Form::List => {
             let elements = list::RevElements::new(lines(headers, name)).map(Ok);
             walk.chain(name, elements, read_list, obs)
         }
-        Source::Single(name) => {
-            let name = interned(name);
-            // One address per header: the last line, never split on commas.
-            let element = lines(headers, name).next().map(|line| Ok(trim_ows(line)));
-            if splits_at_last_colon(name) {
-                walk.chain(name, element.into_iter(), read_ip_port_last_colon, obs)
-            } else {
-                walk.chain(name, element.into_iter(), read_list, obs)
-            }
+        // One address per header: the last line, never split on commas.
+        Form::Single => walk.chain(name, last_line(headers, name), read_list, obs),
+        Form::SingleLastColon => {
+            walk.chain(name, last_line(headers, name), read_ip_port_last_colon, obs)
         }
     }
 }
@@ -161,11 +217,15 @@ pub(crate) fn lines<'h>(
         .map(HeaderValue::as_bytes)
 }
 
-/// Whether a single-address header is read as `ip:port` split at the last
-/// colon (IPv6 unbracketed): `CloudFront-Viewer-Address`.
-#[inline]
-pub(crate) fn splits_at_last_colon(name: &HeaderName) -> bool {
-    name.as_str() == "cloudfront-viewer-address"
+/// A single-address header's one element: its last line, trimmed.
+fn last_line<'h>(
+    headers: &'h HeaderMap,
+    name: &HeaderName,
+) -> impl Iterator<Item = Result<&'h [u8], ElementError>> + use<'h> {
+    lines(headers, name)
+        .next()
+        .map(|line| Ok(trim_ows(line)))
+        .into_iter()
 }
 
 fn read_list(raw: &[u8]) -> Hop {
@@ -203,8 +263,9 @@ fn resolution(addr: HopAddr, origin: Origin, peer: Peer, trusted_proxies: usize)
     }
 }
 
-struct Walk<'r> {
-    resolver: &'r Settings,
+struct Walk<'s> {
+    settings: &'s Settings,
+    /// Canonical.
     peer: Peer,
     /// `None` for a trusted Unix-socket peer.
     peer_addr: Option<HopAddr>,
@@ -224,8 +285,8 @@ impl Walk<'_> {
         O: Observer,
         I: Iterator<Item = Result<&'a [u8], ElementError>>,
     {
-        let max_hops = self.resolver.max_hops;
-        let count = match &self.resolver.trust {
+        let max_hops = self.settings.max_hops;
+        let count = match &self.settings.trust {
             Trust::Hops { count, .. } => Some(*count),
             Trust::Proxies(_) => None,
         };
@@ -254,12 +315,8 @@ impl Walk<'_> {
                 obs.hop(index, raw, None, Verdict::BeyondLimit);
                 return Err(Error::TooManyHops { limit: max_hops });
             }
-            // Counted proxies vouch for their own hops: no need to read them.
-            if count.is_some_and(|n| index + 1 < n) {
-                obs.hop(index, raw, None, Verdict::TrustedByCount);
-                index += 1;
-                continue;
-            }
+            // Every hop is read, inside a trusted count too (rule 4): one
+            // that is not an address is an error, never skipped.
             let addr = match read(raw) {
                 Hop::Node(Node::Ip(addr)) => addr,
                 Hop::Node(Node::Unknown) => {
@@ -283,16 +340,16 @@ impl Walk<'_> {
                     return Err(Error::MalformedHop { index, reason });
                 }
             };
-            let trusted = match &self.resolver.trust {
-                Trust::Proxies(set) => set.contains(addr.ip),
-                // The hop just past the counted proxies is the client.
-                Trust::Hops { .. } => false,
+            let trust = &self.settings.trust;
+            let verdict = match hop_trusted(trust, index, |set| set.contains_canonical(addr.ip)) {
+                false => Verdict::Client,
+                true if count.is_some() => Verdict::TrustedByCount,
+                true => Verdict::TrustedProxy,
             };
-            if !trusted {
-                obs.hop(index, raw, Some(addr), Verdict::Client);
+            obs.hop(index, raw, Some(addr), verdict);
+            if verdict == Verdict::Client {
                 return Ok(resolution(addr, header(index), self.peer, index + 1));
             }
-            obs.hop(index, raw, Some(addr), Verdict::TrustedProxy);
             leftmost = Some((addr, index));
             index += 1;
         }
@@ -306,19 +363,19 @@ impl Walk<'_> {
                 found: index,
             });
         }
+        let answer = match (leftmost, self.peer_addr) {
+            (Some((addr, i)), _) => (addr, header(i), Position::Hop(i), i + 1),
+            (None, Some(addr)) => (addr, self.peer_origin, Position::Peer, 0),
+            // A trusted proxy on a Unix socket that names no client leaves
+            // no address to answer with.
+            (None, None) => return Err(Error::UnixPeerSentNoHeader),
+        };
         // Every hop is a trusted proxy (rule 5).
-        if self.resolver.all_trusted == crate::AllTrusted::Error {
+        if self.settings.all_trusted == AllTrusted::Error {
             return Err(Error::AllHopsTrusted);
         }
-        match (leftmost, self.peer_addr) {
-            (Some((addr, i)), _) => Ok(resolution(addr, header(i), self.peer, i + 1)),
-            (None, Some(addr)) => Ok(resolution(addr, self.peer_origin.clone(), self.peer, 0)),
-            (None, None) => Err(Error::NoPeerAddress),
-        }
+        let (addr, origin, position, trusted_proxies) = answer;
+        obs.leftmost_is_the_answer(position);
+        Ok(resolution(addr, origin, self.peer, trusted_proxies))
     }
-}
-
-/// Whether `ip` is where an Istio sidecar in REDIRECT mode connects from.
-pub(crate) fn is_istio_sidecar(ip: IpAddr) -> bool {
-    ip == IpAddr::from([127, 0, 0, 6]) || ip == IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 6])
 }

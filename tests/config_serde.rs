@@ -488,7 +488,7 @@ const INVALID: &[(&str, &str)] = &[
         hops = 0
         trust = "10.0.0.0/8"
         "#,
-        "reads forwarded but trusts no proxy",
+        "hops=0 trusts no proxy",
     ),
 ];
 
@@ -886,4 +886,208 @@ fn review_findings_stay_fixed() {
     // A sequence is not a table of settings.
     let err = from_json("[]").unwrap_err();
     assert!(err.contains("table"), "{err}");
+}
+
+// ---------------------------------------------------------------------------
+// Rule 13: configuration never silently means something else.
+
+/// A configuration that fails in the text form and in both file forms,
+/// each message containing `needle`.
+fn refused_everywhere(text_form: &str, toml_form: &str, json_form: &str, needle: &str) {
+    let text_err = text_form
+        .parse::<Resolver>()
+        .map(|r| r.to_string())
+        .expect_err(text_form)
+        .to_string();
+    assert!(text_err.contains(needle), "{text_form:?}: {text_err}");
+    let toml_err = from_toml(toml_form)
+        .map(|r| r.to_string())
+        .expect_err(toml_form);
+    assert!(toml_err.contains(needle), "{toml_form}: {toml_err}");
+    let json_err = from_json(json_form)
+        .map(|r| r.to_string())
+        .expect_err(json_form);
+    assert!(json_err.contains(needle), "{json_form}: {json_err}");
+}
+
+#[test]
+fn rule13_unknown_source_names_are_errors_that_name_the_closest_source() {
+    let table: &[(&str, &str)] = &[
+        ("x-forwarded-fro", "did you mean x-forwarded-for?"),
+        ("X-Forwarded-Fro", "did you mean x-forwarded-for?"),
+        ("xff", "did you mean x-forwarded-for?"),
+        ("x_forwarded_for", "did you mean x-forwarded-for?"),
+        ("x-forward-for", "did you mean x-forwarded-for?"),
+        ("x-real-ip4", "did you mean x-real-ip?"),
+        ("true-client", "did you mean true-client-ip?"),
+        ("cf-connecting_ip", "did you mean cf-connecting-ip?"),
+        ("forwarder", "did you mean forwarded?"),
+        ("per", "did you mean peer?"),
+        ("x-my-ip", "header:NAME"),
+        ("client-address", "header:NAME"),
+        ("trust", "is an option, not a source"),
+        ("hops", "is an option, not a source"),
+        ("any-peer", "is an option, not a source"),
+        ("unix-peer", "is an option, not a source"),
+        ("max-hops", "is an option, not a source"),
+    ];
+    for (source, needle) in table {
+        refused_everywhere(
+            &format!("{source}; trust=127.0.0.1"),
+            &format!("source = \"{source}\"\ntrust = \"127.0.0.1\""),
+            &format!(r#"{{"source": "{source}", "trust": "127.0.0.1"}}"#),
+            needle,
+        );
+    }
+    // The typo of the issue: it used to read X-Forwarded-Fro, a header no
+    // proxy overwrites, so any client chose its address.
+    let err = "x-forwarded-fro; trust=127.0.0.1"
+        .parse::<Resolver>()
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        ConfigParseError::UnknownSource {
+            closest: Some("x-forwarded-for"),
+            ..
+        }
+    ));
+    assert!(err.to_string().contains("\"x-forwarded-fro\""), "{err}");
+}
+
+#[test]
+fn rule13_every_known_single_header_is_accepted_bare_and_any_other_as_header_name() {
+    for name in &realip::explain::FORWARDING_HEADERS[2..] {
+        for written in [name.to_string(), name.to_uppercase()] {
+            let resolver = text(&format!("{written}; trust=127.0.0.1"));
+            assert_eq!(resolver.to_string(), format!("{name}; trust=127.0.0.1"));
+            assert!(resolver.source().is_single());
+        }
+    }
+    for (written, shown) in [
+        ("header:x-my-ip", "header:x-my-ip"),
+        ("Header:X-My-IP", "header:x-my-ip"),
+        ("header:x-real-ip", "x-real-ip"),
+        ("list:x-my-chain", "list:x-my-chain"),
+    ] {
+        let config = format!("{written}; trust=127.0.0.1");
+        let resolver = text(&config);
+        assert_eq!(resolver.to_string(), format!("{shown}; trust=127.0.0.1"));
+        assert_round_trips(&resolver, &config);
+        let from_file = from_json(&format!(
+            r#"{{"source": "{written}", "trust": "127.0.0.1"}}"#
+        ))
+        .unwrap();
+        assert_eq!(from_file, resolver);
+    }
+    // The file form names a custom header the same way.
+    let toml = from_toml("source = \"header:x-my-ip\"\ntrust = [\"10.0.0.0/8\"]").unwrap();
+    assert_eq!(toml.to_string(), "header:x-my-ip; trust=10.0.0.0/8");
+    let peer: SocketAddr = "10.0.0.3:4000".parse().unwrap();
+    let mut headers = HeaderMap::new();
+    headers.insert("x-my-ip", "203.0.113.7".parse().unwrap());
+    assert_eq!(
+        toml.resolve(peer, &headers).unwrap().client().to_string(),
+        "203.0.113.7"
+    );
+}
+
+#[test]
+fn rule13_numbers_are_plain_decimal() {
+    for config in [
+        "x-forwarded-for; hops=+1; trust=10.0.0.0/8",
+        "x-forwarded-for; hops=01; trust=10.0.0.0/8",
+        "x-forwarded-for; hops=1.0; trust=10.0.0.0/8",
+        "x-forwarded-for; hops=0x1; trust=10.0.0.0/8",
+        "x-forwarded-for; hops=99999999999999999999999; trust=10.0.0.0/8",
+        "x-forwarded-for; trust=10.0.0.0/8; max-hops=+8",
+        "x-forwarded-for; trust=10.0.0.0/8; max-hops=08",
+        "x-forwarded-for; trust=10.0.0.0/8; max-hops=-8",
+    ] {
+        let err = config.parse::<Resolver>().unwrap_err();
+        assert!(
+            err.to_string().contains("a plain decimal number"),
+            "{config:?}: {err}"
+        );
+    }
+    assert_eq!(
+        text("x-forwarded-for; hops=10; trust=10.0.0.0/8; max-hops=10").to_string(),
+        "x-forwarded-for; hops=10; trust=10.0.0.0/8; max-hops=10"
+    );
+}
+
+#[test]
+fn rule13_hops_zero_is_refused_in_every_combination() {
+    for (text_form, toml_form) in [
+        (
+            "x-forwarded-for; hops=0; trust=10.0.0.0/8",
+            "source = \"x-forwarded-for\"\nhops = 0\ntrust = \"10.0.0.0/8\"",
+        ),
+        (
+            "x-forwarded-for; hops=0; any-peer",
+            "source = \"x-forwarded-for\"\nhops = 0\nany_peer = true",
+        ),
+        (
+            "x-forwarded-for; hops=0; unix-peer",
+            "source = \"x-forwarded-for\"\nhops = 0\nunix_peer = true",
+        ),
+        (
+            "x-forwarded-for; hops=0; trust=10.0.0.0/8; unix-peer",
+            "source = \"x-forwarded-for\"\nhops = 0\ntrust = \"10.0.0.0/8\"\nunix_peer = true",
+        ),
+        ("peer; hops=0", "source = \"peer\"\nhops = 0"),
+        (
+            "preset:aws-alb; hops=0; trust=10.0.0.0/16",
+            "preset = \"aws-alb\"\nhops = 0\ntrust = \"10.0.0.0/16\"",
+        ),
+    ] {
+        let json_form = format!(
+            "{{{}}}",
+            toml_form
+                .lines()
+                .map(|l| {
+                    let (k, v) = l.split_once(" = ").unwrap();
+                    format!("\"{k}\": {v}")
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        refused_everywhere(text_form, toml_form, &json_form, "hops=0");
+    }
+}
+
+#[test]
+fn rule13_ranges_that_trust_more_than_they_say_are_refused() {
+    let table: &[(&str, &str)] = &[
+        ("0.0.0.0/0", "hops=N; any-peer"),
+        ("::/0", "hops=N; any-peer"),
+        ("10.0.0.0/8, ::/0", "hops=N; any-peer"),
+        ("::ffff:0:0/96", "hops=N; any-peer"),
+        ("::/80", "::ffff:0:0/96"),
+        ("::/64", "::ffff:0:0/96"),
+        ("::/1", "::ffff:0:0/96"),
+        ("::fffe:0:0/95", "::ffff:0:0/96"),
+    ];
+    for (set, needle) in table {
+        refused_everywhere(
+            &format!("x-forwarded-for; trust={set}"),
+            &format!("source = \"x-forwarded-for\"\ntrust = \"{set}\""),
+            &format!(r#"{{"source": "x-forwarded-for", "trust": ["{set}"]}}"#),
+            needle,
+        );
+        // The message names the range, so that the operator finds it.
+        let err = format!("x-forwarded-for; hops=1; trust={set}")
+            .parse::<Resolver>()
+            .unwrap_err()
+            .to_string();
+        let bad = set.rsplit(", ").next().unwrap();
+        assert!(err.contains(bad), "{set}: {err}");
+    }
+    // What the set holds is what it shows: a range written in the mapped
+    // form is shown as the IPv4 range it is, and an IPv6 range beside the
+    // mapped space trusts no IPv4 address.
+    let set: ProxySet = "::ffff:10.0.0.0/104, ::/96, 2001:db8::/32".parse().unwrap();
+    assert_eq!(set.to_string(), "10.0.0.0/8, ::/96, 2001:db8::/32");
+    assert!(set.contains("10.1.2.3".parse().unwrap()));
+    assert!(!set.contains("0.0.0.7".parse().unwrap()));
+    assert!(set.contains("::7".parse().unwrap()));
 }

@@ -831,23 +831,21 @@ fn build_cluster(lab: &mut Lab) -> (String, String) {
             &["--listen", &listen, "--config", config],
         );
     }
-    if let Some(proxy_app) = proxy_protocol_app() {
-        let listen = format!("0.0.0.0:{PROXY_APP_PORT}");
-        lab.start(
-            &pod,
-            "app-proxy-protocol",
-            &proxy_app,
-            &[
-                "--listen",
-                &listen,
-                "--senders",
-                LB_BACK,
-                "--config",
-                "peer",
-            ],
-        );
-        lab.wait_listening(&pod, &[PROXY_APP_PORT]);
-    }
+    let listen = format!("0.0.0.0:{PROXY_APP_PORT}");
+    lab.start(
+        &pod,
+        "app-proxy-protocol",
+        &example_binary("proxy_protocol"),
+        &[
+            "--listen",
+            &listen,
+            "--senders",
+            LB_BACK,
+            "--config",
+            "peer",
+        ],
+    );
+    lab.wait_listening(&pod, &[PROXY_APP_PORT]);
     lab.start_nginx(&pod, "sidecar", &sidecar_http());
     lab.start_nginx(&gw, "gateway", &gateway_http(&cert, &key));
     let cfg = lab.dir.write("lb.cfg", &haproxy_cfg());
@@ -933,7 +931,7 @@ fn header_sets() -> Vec<(&'static str, Vec<(String, String)>)> {
     ]
 }
 
-fn scenarios(proxy_app: bool) -> Vec<Scenario> {
+fn scenarios() -> Vec<Scenario> {
     let pod = |port: u16| format!("http://{POD}:{port}/ip");
     let pod6 = |port: u16| format!("http://[{POD6}]:{port}/ip");
     let lb = |scheme: &str, port: u16, path: &str| format!("{scheme}://{LB_FRONT}:{port}{path}");
@@ -1019,14 +1017,12 @@ fn scenarios(proxy_app: bool) -> Vec<Scenario> {
             &[],
         ),
     ];
-    if proxy_app {
-        all.push(ext(
-            "7b north-south, PROXY v2 straight to the app (peer)",
-            lb("http", 8004, "/ip"),
-            EXT,
-            &[],
-        ));
-    }
+    all.push(ext(
+        "7b north-south, PROXY v2 straight to the app (peer)",
+        lb("http", 8004, "/ip"),
+        EXT,
+        &[],
+    ));
     // What the gateway deployments rely on (README): every path to the app
     // passes the gateway. An in-mesh caller that skips it cannot choose its
     // address when the app's sidecar appends too (the default sidecar's
@@ -1092,7 +1088,7 @@ fn deployments() {
         "scenario", "client", "origin"
     )];
     let mut failures = Vec::new();
-    for scenario in scenarios(proxy_protocol_app().is_some()) {
+    for scenario in scenarios() {
         let ns = match scenario.client {
             Client::External => &ext,
             Client::Mesh => &mesh,
@@ -1165,32 +1161,26 @@ fn deployments() {
         ));
     }
 
-    if proxy_protocol_app().is_some() {
-        // A client that reaches the PROXY listener itself and writes its
-        // own PROXY header is not a configured sender: never believed.
-        let forged_proxy = format!(
-            "PROXY TCP4 {FORGED} {POD} 40000 {PROXY_APP_PORT}\\r\\nGET /ip HTTP/1.0\\r\\n\\r\\n"
-        );
-        let answer = raw_exchange(&lab, &mesh, POD, PROXY_APP_PORT, &forged_proxy);
-        let answered = answer
-            .split("\r\n\r\n")
-            .nth(1)
-            .map(str::trim)
-            .filter(|b| !b.is_empty())
-            .unwrap_or("<connection closed, no answer>");
-        table.push(format!(
-            "{:<62} {:<26} {answered}",
-            "7b in-mesh client writes its own PROXY header", "forges PROXY v1"
-        ));
-        if answer.contains(FORGED) {
-            failures.push(format!(
-                "a PROXY header from a non-sender was believed: {answer:?}"
-            ));
-        }
+    // A client that reaches the PROXY listener itself and writes its own
+    // PROXY header is not a configured sender: never believed. The
+    // connection must be made (a listener that is not there would pass
+    // any check of what it answers) and then closed unanswered.
+    let forged_proxy = format!(
+        "PROXY TCP4 {FORGED} {POD} 40000 {PROXY_APP_PORT}\\r\\nGET /ip HTTP/1.0\\r\\n\\r\\n"
+    );
+    let answer = raw_exchange(&lab, &mesh, POD, PROXY_APP_PORT, &forged_proxy);
+    let answered = if answer.is_empty() {
+        "<connection closed, no answer>"
     } else {
-        table.push(format!(
-            "{:<62} GAP: examples/proxy_protocol.rs does not exist",
-            "7b north-south, PROXY v2 straight to the app"
+        answer.as_str()
+    };
+    table.push(format!(
+        "{:<62} {:<26} {answered}",
+        "7b in-mesh client writes its own PROXY header", "forges PROXY v1"
+    ));
+    if !answer.is_empty() {
+        failures.push(format!(
+            "a connection from a non-sender was answered instead of closed: {answer:?}"
         ));
     }
     say(&format!(
@@ -1212,28 +1202,12 @@ fn deployments() {
     assert_clean(&prefix, &pids, &lab_dir);
 }
 
-/// The `proxy_protocol` example (realip's own PROXY listener) that
-/// scenario 7b needs; `None` while the example does not exist.
-fn proxy_protocol_app() -> Option<PathBuf> {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/proxy_protocol.rs");
-    if !source.exists() {
-        return None;
-    }
-    let path = example_binary("httpbin")
-        .with_file_name(format!("proxy_protocol{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo test` (which builds examples) or `cargo build --example proxy_protocol`",
-        path.display()
-    );
-    Some(path)
-}
-
 /// Sends `bytes` on a raw TCP connection from `ns` (bash's `/dev/tcp`) and
-/// returns what comes back before the server closes.
+/// returns what comes back before the server closes. A connection that
+/// cannot be made fails the test: nothing listens there.
 fn raw_exchange(lab: &Lab, ns: &str, host: &str, port: u16, bytes: &str) -> String {
     let script = format!(
-        "trap '' PIPE; exec 3<>/dev/tcp/{host}/{port} || exit 0; \
+        "trap '' PIPE; exec 3<>/dev/tcp/{host}/{port} || {{ echo 'no listener at {host}:{port}' >&2; exit 1; }}; \
          printf '{bytes}' >&3 2>/dev/null; timeout 5 cat <&3 2>/dev/null; exit 0"
     );
     run(&mut lab.exec(ns, Path::new("bash"), &["-c", &script]))

@@ -351,12 +351,123 @@ fn list_header_reads_a_custom_header_as_a_list() {
     assert_eq!(v["source"], "x-custom-chain");
     assert_eq!(v["configuration"], "list:x-custom-chain; trust=10.0.0.0/8");
 
-    // Without --list-header the same header is one address, and a list in
+    // `list:NAME` says the same.
+    let mut listed = args;
+    listed[3] = "list:X-Custom-Chain";
+    let (v, status) = json(&listed);
+    assert_eq!(status, 0);
+    assert_eq!(v["client"], "203.0.113.7");
+    assert_eq!(v["configuration"], "list:x-custom-chain; trust=10.0.0.0/8");
+
+    // Written header:NAME, the same header is one address, and a list in
     // it is malformed rather than split.
-    let (v, status) = json(&args);
+    let mut single = args;
+    single[3] = "header:X-Custom-Chain";
+    let (v, status) = json(&single);
     assert_eq!(status, 1);
     assert_eq!(v["error"]["kind"], "malformed_hop");
-    assert_eq!(v["configuration"], "x-custom-chain; trust=10.0.0.0/8");
+    assert_eq!(
+        v["configuration"],
+        "header:x-custom-chain; trust=10.0.0.0/8"
+    );
+
+    // Bare, a header realip does not know is a usage error: a typo must
+    // never become a header that no proxy overwrites.
+    let stderr = usage_error(&args);
+    assert!(
+        stderr.contains("unknown source \"X-Custom-Chain\""),
+        "{stderr}"
+    );
+    assert!(stderr.contains("header:NAME"), "{stderr}");
+}
+
+#[test]
+fn unknown_sources_are_usage_errors_that_name_the_closest_known_source() {
+    let table: &[(&str, &str)] = &[
+        ("x-forwarded-fro", "did you mean x-forwarded-for?"),
+        ("X_Forwarded_For", "did you mean x-forwarded-for?"),
+        ("xff", "did you mean x-forwarded-for?"),
+        ("x-real-ipp", "did you mean x-real-ip?"),
+        ("cf-connecting-ips", "did you mean cf-connecting-ip?"),
+        ("forwarder", "did you mean forwarded?"),
+        ("trust", "is an option, not a source"),
+        ("hops", "is an option, not a source"),
+        ("any-peer", "is an option, not a source"),
+        ("unix-peer", "is an option, not a source"),
+        ("x-totally-custom", "header:NAME"),
+    ];
+    for (source, needle) in table {
+        let stderr = usage_error(&[
+            "--peer",
+            "127.0.0.1",
+            "--source",
+            source,
+            "--trust",
+            "127.0.0.1",
+            "--header",
+            "X-Forwarded-Fro: 6.6.6.6",
+        ]);
+        assert!(stderr.contains(needle), "--source {source}: {stderr}");
+    }
+    // Known names keep working bare, in any case, and header:NAME takes
+    // any other header.
+    for (source, shown) in [
+        ("X-Real-IP", "x-real-ip"),
+        ("x-azure-clientip", "x-azure-clientip"),
+        ("Header:X-Forwarded-Fro", "header:x-forwarded-fro"),
+    ] {
+        let (v, status) = json(&[
+            "--peer",
+            "127.0.0.1",
+            "--source",
+            source,
+            "--trust",
+            "127.0.0.1",
+            "--header",
+            &format!("{shown}: 6.6.6.6").replace("header:", ""),
+        ]);
+        assert_eq!(status, 0, "{source}");
+        assert_eq!(v["configuration"], format!("{shown}; trust=127.0.0.1"));
+        assert_eq!(v["client"], "6.6.6.6");
+    }
+}
+
+#[test]
+fn numbers_are_plain_decimal_and_hops_at_least_one() {
+    let table: &[(&[&str], &str)] = &[
+        (&["--hops", "+1", "--any-peer"], "plain decimal"),
+        (&["--hops", "01", "--any-peer"], "plain decimal"),
+        (&["--hops", " 1", "--any-peer"], "plain decimal"),
+        (&["--hops", "0", "--any-peer"], "hops=0"),
+        (&["--hops", "0", "--trust", "10.0.0.0/8"], "hops=0"),
+        (&["--hops", "0", "--trust", "unix"], "hops=0"),
+        (
+            &["--trust", "10.0.0.0/8", "--max-hops", "+8"],
+            "plain decimal",
+        ),
+        (
+            &["--trust", "10.0.0.0/8", "--max-hops", "08"],
+            "plain decimal",
+        ),
+    ];
+    for (args, needle) in table {
+        let stderr = usage_error(&[&["--source", "x-forwarded-for"], *args].concat());
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn ranges_that_trust_more_than_they_say_are_usage_errors() {
+    let table: &[(&str, &str)] = &[
+        ("0.0.0.0/0", "any-peer"),
+        ("::/0", "any-peer"),
+        ("::/80", "::ffff:0:0/96"),
+        ("10.0.0.0/8, ::/64", "::ffff:0:0/96"),
+    ];
+    for (trust, needle) in table {
+        let stderr = usage_error(&["--source", "x-forwarded-for", "--trust", trust]);
+        assert!(stderr.contains(needle), "--trust {trust}: {stderr}");
+    }
 }
 
 #[test]

@@ -81,7 +81,7 @@ fn check(row: u32, lines: &[&str], expected: Expect) {
             assert_eq!(r.port(), port, "row {row} {lines:?}");
             assert_eq!(
                 r.origin(),
-                &Origin::header(&http::header::FORWARDED, index),
+                &Origin::header(&http::header::FORWARDED, index).unwrap(),
                 "row {row} {lines:?}"
             );
         }

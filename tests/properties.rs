@@ -89,13 +89,36 @@ fn net(min_v4: u8, min_v6: u8) -> impl Strategy<Value = IpNet> {
     .prop_map(|n| n.trunc())
 }
 
+/// `::ffff:0:0/96`, the IPv4-mapped addresses.
+fn mapped_space() -> Ipv6Net {
+    "::ffff:0:0/96".parse().unwrap()
+}
+
+/// A range that means what it says (DESIGN rule 13): not a whole address
+/// space, and no IPv6 range that holds the IPv4-mapped addresses without
+/// being written inside them.
+fn meaningful(net: &IpNet) -> bool {
+    match net {
+        IpNet::V4(n) => n.prefix_len() > 0,
+        IpNet::V6(n) if mapped_space().contains(n) => n.prefix_len() > 96,
+        IpNet::V6(n) => n.prefix_len() > 0 && !n.contains(&mapped_space()),
+    }
+}
+
+/// A trusted range a resolver accepts.
+fn trusted_net(min_v4: u8, min_v6: u8) -> impl Strategy<Value = IpNet> {
+    net(min_v4, min_v6).prop_filter("a meaningful range", meaningful)
+}
+
 /// The reference membership: a linear scan, where an IPv4 address is also
-/// looked up in its mapped IPv6 form.
+/// looked up in its mapped IPv6 form among the ranges written in that form
+/// (inside `::ffff:0:0/96`). A wider IPv6 range holds no IPv4 address.
 fn naive_contains(nets: &[IpNet], ip: IpAddr) -> bool {
     let ip = ip.to_canonical();
     nets.iter().any(|n| {
         n.contains(&ip)
-            || matches!(ip, IpAddr::V4(v4) if n.contains(&IpAddr::V6(v4.to_ipv6_mapped())))
+            || matches!((ip, n), (IpAddr::V4(v4), IpNet::V6(n6))
+                if mapped_space().contains(n6) && n.contains(&IpAddr::V6(v4.to_ipv6_mapped())))
     })
 }
 
@@ -229,7 +252,6 @@ impl Config {
         match self.trust {
             _ if self.kind == Kind::Peer => false,
             TrustSpec::Proxies => self.trusts(ip),
-            TrustSpec::Hops { count: 0, .. } => false,
             TrustSpec::Hops { any_peer: true, .. } => true,
             TrustSpec::Hops { .. } => self.trusts(ip),
         }
@@ -238,7 +260,7 @@ impl Config {
 
 fn config_for(kind: Kind, hop_mode: bool) -> impl Strategy<Value = Config> {
     (
-        prop::collection::vec(net(8, 16), 1..6),
+        prop::collection::vec(trusted_net(8, 16), 1..6),
         1usize..=8,
         any::<bool>(),
         any::<bool>(),
@@ -660,9 +682,7 @@ fn reference(config: &Config, peer: PeerSpec, hops: &[Hop]) -> Expected {
                 limit: config.max_hops,
             });
         }
-        if count.is_some_and(|n| index + 1 < n) {
-            continue;
-        }
+        // Every hop is read, inside a hop count too (rule 4).
         match hop {
             Hop::Addr { ip, port, .. } => {
                 let answer = Expected::Answer {
@@ -671,7 +691,11 @@ fn reference(config: &Config, peer: PeerSpec, hops: &[Hop]) -> Expected {
                     index: Some(index),
                     trusted_proxies: index + 1,
                 };
-                if count.is_some() || !config.trusts(*ip) {
+                let trusted = match count {
+                    Some(n) => index + 1 < n,
+                    None => config.trusts(*ip),
+                };
+                if !trusted {
                     return answer;
                 }
                 leftmost = Some(answer);
@@ -1239,7 +1263,7 @@ proptest! {
     fn proxy_set_display_round_trips(
         entries in prop::collection::vec(
             prop_oneof![
-                3 => net(0, 0).prop_map(|n| n.to_string()),
+                3 => trusted_net(0, 0).prop_map(|n| n.to_string()),
                 2 => ip().prop_map(|a| a.to_string()),
                 1 => v4().prop_map(|a| format!("::ffff:{a}")),
                 1 => select(&Preset::ALL[..]).prop_map(|p| p.to_string()),

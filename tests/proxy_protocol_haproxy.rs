@@ -263,13 +263,17 @@ backend be_v1
         let peer = e["peer"].as_str().unwrap();
         assert!(peer.contains("(PROXY protocol from 127.0.0.1:"), "{peer}");
 
-        // HAProxy's health checks: LOCAL, socket peer kept.
+        // HAProxy's health checks: LOCAL, the balancer's own address kept,
+        // its connection marked as one whose headers are never read.
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let local = seen.lock().unwrap().iter().any(|info| {
                 info.version() == Some(Version::V2)
                     && info.command() == Some(PpCommand::Local)
-                    && info.peer() == realip::Peer::from(info.socket_peer())
+                    && info.peer()
+                        == realip::Peer::ProxiedWithoutSource {
+                            sender: info.socket_peer(),
+                        }
             });
             if local {
                 break;

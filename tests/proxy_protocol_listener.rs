@@ -7,9 +7,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::SocketAddr;
-use std::process::{self, Child, ChildStdout, Stdio};
+use std::process::{self, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request};
@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use common::example_binary;
+use common::{RunningExample, example_binary};
 
 /// Far beyond anything a loopback test needs: only a hang reaches it.
 const GUARD: Duration = Duration::from_secs(20);
@@ -558,64 +558,14 @@ async fn a_full_handshake_pool_closes_its_oldest_pending_handshake_and_never_gro
 
 // The example, with its pool set from the command line.
 
-/// A running `proxy_protocol` example, killed when dropped.
-struct Example {
-    child: Child,
-    addr: SocketAddr,
-    /// Kept open so that the example never writes to a closed pipe.
-    _stdout: BufReader<ChildStdout>,
-}
-
-impl Example {
-    /// Starts the example on a free port and waits for its "listening on"
-    /// line.
-    fn start(args: &[&str]) -> Self {
-        let mut child = process::Command::new(example_binary("proxy_protocol"))
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .env_remove("REALIP")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the proxy_protocol example starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("a piped stdout"));
-        let mut line = String::new();
-        let read = stdout.read_line(&mut line);
-        let addr = read.ok().and_then(|_| {
-            line.split("listening on http://")
-                .nth(1)?
-                .split_whitespace()
-                .next()?
-                .trim_end_matches(';')
-                .parse::<SocketAddr>()
-                .ok()
-        });
-        let Some(addr) = addr else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "no \"listening on http://ADDR\" line from proxy_protocol {args:?}, got {line:?}"
-            );
-        };
-        Self {
-            child,
-            addr,
-            _stdout: stdout,
-        }
-    }
-}
-
-impl Drop for Example {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The `proxy_protocol` example with `args`.
+fn example(args: &[&str]) -> RunningExample {
+    RunningExample::start("proxy_protocol", args, None)
 }
 
 #[tokio::test]
 async fn the_example_with_max_handshakes_2_serves_a_valid_header_past_silent_ones() {
-    let example = Example::start(&["--max-handshakes", "2", "--header-timeout", "30"]);
+    let example = example(&["--max-handshakes", "2", "--header-timeout", "30"]);
     let silent = silent_connections(example.addr, 4).await;
     let request = concat(&[
         b"PROXY TCP4 203.0.113.7 10.0.0.5 51000 443\r\n",
@@ -722,10 +672,10 @@ async fn a_header_split_across_writes_is_reassembled() {
     assert_eq!(v["client"], "2001:db8::1");
 }
 
-#[tokio::test]
-async fn local_health_checks_and_unknown_keep_the_socket_peer() {
-    let server = serve(listener("127.0.0.0/8").await, "peer").await;
-    for (name, header, version, command) in [
+/// Headers that name no source: `LOCAL` (health checks), `UNKNOWN`,
+/// `AF_UNSPEC`. Each with the header bytes, version and command.
+fn sourceless_headers() -> Vec<(&'static str, Vec<u8>, &'static str, &'static str)> {
+    vec![
         (
             "v2 LOCAL",
             hex("0d0a0d0a000d0a515549540a20000000"),
@@ -745,14 +695,76 @@ async fn local_health_checks_and_unknown_keep_the_socket_peer() {
             "PROXY",
         ),
         ("v1 UNKNOWN", b"PROXY UNKNOWN\r\n".to_vec(), "v1", "PROXY"),
-    ] {
+    ]
+}
+
+#[tokio::test]
+async fn local_health_checks_and_unknown_answer_the_balancer() {
+    let server = serve(listener("127.0.0.0/8").await, "peer").await;
+    for (name, header, version, command) in sourceless_headers() {
         let v = json_of(server, &concat(&[&header, &get_request("/whoami", "")])).await;
         assert_eq!(v["client"], "127.0.0.1", "{name}");
         assert_eq!(v["origin"], "peer", "{name}");
         assert_eq!(v["source"], Value::Null, "{name}");
         assert_eq!(v["version"], version, "{name}");
         assert_eq!(v["command"], command, "{name}");
+        assert_eq!(
+            v["peer"],
+            format!(
+                "{} (PROXY protocol without a source)",
+                v["socket_peer"].as_str().unwrap()
+            ),
+            "{name}"
+        );
     }
+}
+
+/// DESIGN rule 12: the sender of a header without a source is an L4
+/// balancer, never an HTTP proxy. Even when its address is in the
+/// resolver's trusted set, the client's forwarding headers on such a
+/// connection are never read: the answer is the balancer, and the
+/// explanation says why. Through the example server, as deployed.
+#[tokio::test]
+async fn headers_behind_a_sourceless_proxy_header_are_never_read_even_when_the_sender_is_trusted() {
+    let example = example(&[
+        "--senders",
+        "127.0.0.0/8",
+        "--config",
+        "x-forwarded-for; trust=127.0.0.0/8",
+    ]);
+    let forged = "X-Forwarded-For: 1.1.1.1\r\nX-Real-IP: 1.1.1.1\r\n";
+    for (name, header, ..) in sourceless_headers() {
+        for (path, check) in [("/ip", "origin"), ("/ip/explain", "client")] {
+            let conn = connect_from("127.0.0.2:0", example.addr).await;
+            let request = concat(&[&header, &get_request(path, forged)]);
+            let (status, body) = answered_at_once(conn, &request, name)
+                .await
+                .unwrap_or_else(|| panic!("{name} {path}: no answer"));
+            assert_eq!(status, 200, "{name} {path}: {body}");
+            let v: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(v[check], "127.0.0.2", "{name} {path}: {body}");
+            if path == "/ip/explain" {
+                let codes: Vec<&str> = v["diagnostics"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d["code"].as_str().unwrap())
+                    .collect();
+                assert_eq!(codes, ["balancer_gave_no_source"], "{name}: {body}");
+                assert_eq!(v["diagnostics"][0]["level"], "warning", "{name}: {body}");
+                assert_eq!(v["hops"].as_array().unwrap().len(), 1, "{name}: {body}");
+            }
+        }
+    }
+    // The same sender with a source: the source is the peer, and the
+    // trusted set then applies to it as to any peer.
+    let conn = connect_from("127.0.0.2:0", example.addr).await;
+    let request = concat(&[
+        b"PROXY TCP4 127.0.0.9 127.0.0.1 51000 443\r\n",
+        &get_request("/ip", forged),
+    ]);
+    let (_, body) = answered_at_once(conn, &request, "TCP4").await.unwrap();
+    assert_eq!(body, r#"{"origin":"1.1.1.1"}"#);
 }
 
 #[tokio::test]

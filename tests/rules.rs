@@ -85,7 +85,7 @@ fn client_port(r: Result<Resolution, Error>) -> Result<(IpAddr, Option<u16>), Er
 }
 
 fn header_origin(n: &str, index: usize) -> Origin {
-    Origin::header(&name(n), index)
+    Origin::header(&name(n), index).expect("a header some resolver reads")
 }
 
 fn has(diagnostics: &[Diagnostic], code: &str) -> bool {
@@ -717,6 +717,81 @@ fn rule4_never_skip_unreadable_hops() {
 }
 
 #[test]
+fn rule4_never_skip_unreadable_hops_inside_a_hop_count() {
+    // The proxies inside the count vouch for their position, not for
+    // text nobody can read: every counted hop must be an address, or the
+    // result is the error CIDR mode gives, at that position.
+    let two = |b: ResolverBuilder| build(b.trusted_hops(2, set("10.0.0.0/8")));
+    let xff2 = two(Resolver::builder().x_forwarded_for());
+    let fwd2 = two(Resolver::builder().forwarded());
+    let table: Vec<(&Resolver, HeaderMap, Error)> = vec![
+        (
+            &xff2,
+            xff("6.6.6.6, unknown"),
+            Error::UnknownHop { index: 0 },
+        ),
+        (
+            &xff2,
+            xff("6.6.6.6, _hidden"),
+            Error::ObfuscatedHop { index: 0 },
+        ),
+        (
+            &xff2,
+            xff("6.6.6.6, garbage"),
+            Error::MalformedHop {
+                index: 0,
+                reason: HopError::InvalidAddress,
+            },
+        ),
+        (
+            &xff2,
+            xff_lines(&["6.6.6.6", "0.0.0.0"]),
+            Error::MalformedHop {
+                index: 0,
+                reason: HopError::Unspecified,
+            },
+        ),
+        (
+            &fwd2,
+            headers(&[("forwarded", "for=6.6.6.6, for=_hidden")]),
+            Error::ObfuscatedHop { index: 0 },
+        ),
+        (
+            &fwd2,
+            headers(&[("forwarded", "for=6.6.6.6, for=unknown")]),
+            Error::UnknownHop { index: 0 },
+        ),
+        (
+            &fwd2,
+            headers(&[("forwarded", "for=6.6.6.6, proto=http")]),
+            Error::MissingFor { index: 0 },
+        ),
+    ];
+    for (resolver, request, expected) in &table {
+        assert_eq!(
+            client(resolver.resolve(sock(GATEWAY), request)),
+            Err(*expected),
+            "{resolver}: {request:?}"
+        );
+        let e = resolver.explain(sock(GATEWAY), request);
+        assert_eq!(e.result, Err(*expected));
+        assert_eq!(e.steps.last().unwrap().position, Position::Hop(0));
+    }
+    // `for=[junk`: not an RFC 7239 element at all, at position 0.
+    let junk = headers(&[("forwarded", "for=6.6.6.6, for=[junk")]);
+    let err = fwd2.resolve(sock(GATEWAY), &junk).unwrap_err();
+    assert_eq!(err.hop_index(), Some(0), "{err:?}");
+
+    // Counted hops that are addresses are read and shown as trusted by
+    // count, with their address.
+    let e = xff2.explain(sock(GATEWAY), &xff("6.6.6.6, 10.9.9.9"));
+    assert_eq!(client(e.result.clone()), Ok(ip("6.6.6.6")));
+    assert_eq!(e.steps[1].verdict, Verdict::TrustedByCount);
+    assert_eq!(e.steps[1].addr, Some(ip("10.9.9.9")));
+    assert_eq!(e.steps[2].verdict, Verdict::Client);
+}
+
+#[test]
 fn rule4_unreadable_hops_left_of_the_client_are_never_reached() {
     let resolver = xff_private();
     for value in [
@@ -791,32 +866,70 @@ fn rule5_everything_trusted_leftmost_by_default() {
     let resolver = xff_private();
     assert_eq!(resolver.all_trusted(), AllTrusted::Leftmost);
 
-    // (header, client, origin index or None for the peer, trusted proxies)
-    let table: &[(Option<&str>, &str, Option<usize>, usize)] = &[
-        (Some("10.0.0.1, 10.0.0.2"), "10.0.0.1", Some(1), 2),
-        (Some("10.0.0.1"), "10.0.0.1", Some(0), 1),
-        (Some("10.9.9.9,, 10.0.0.1,"), "10.9.9.9", Some(1), 2),
-        // No header: the peer is the only hop.
-        (None, "10.0.0.3", None, 0),
+    // (header, client, origin index, trusted proxies)
+    let table: &[(&str, &str, usize, usize)] = &[
+        ("10.0.0.1, 10.0.0.2", "10.0.0.1", 1, 2),
+        ("10.0.0.1", "10.0.0.1", 0, 1),
+        ("10.9.9.9,, 10.0.0.1,", "10.9.9.9", 1, 2),
     ];
     for (value, expected, index, trusted) in table {
-        let request = value.map(xff).unwrap_or_default();
+        let request = xff(value);
         let r = resolver.resolve(sock(GATEWAY), &request).unwrap();
         assert_eq!(r.ip(), ip(expected), "{value:?}");
-        let origin = index.map_or(Origin::Peer, |i| header_origin("x-forwarded-for", i));
-        assert_eq!(r.origin(), &origin, "{value:?}");
+        assert_eq!(
+            r.origin(),
+            &header_origin("x-forwarded-for", *index),
+            "{value:?}"
+        );
         assert_eq!(r.trusted_proxies(), *trusted, "{value:?}");
 
         let e = resolver.explain(sock(GATEWAY), &request);
-        assert!(
-            e.diagnostics.contains(&Diagnostic::AllHopsTrusted),
+        assert_eq!(
+            e.diagnostics,
+            [
+                Diagnostic::AllHopsTrusted,
+                Diagnostic::NonPublicClient {
+                    client: ip(expected)
+                }
+            ],
             "{value:?}"
         );
+        assert_eq!(e.steps[0].verdict, Verdict::TrustedProxy, "{value:?}");
         assert_eq!(
             e.steps.last().unwrap().verdict,
             Verdict::Client,
             "{value:?}"
         );
+    }
+
+    // No header: the trusted peer is the only hop, and the answer. It is
+    // a trusted proxy that sent no header, never "a peer that is not
+    // trusted" (the forwarding headers present did not come from a
+    // stranger).
+    for request in [HeaderMap::new(), headers(&[("x-real-ip", "6.6.6.6")])] {
+        let r = resolver.resolve(sock(GATEWAY), &request).unwrap();
+        assert_eq!(r.ip(), ip("10.0.0.3"));
+        assert_eq!(r.origin(), &Origin::Peer);
+        assert_eq!(r.trusted_proxies(), 0);
+        let e = resolver.explain(sock(GATEWAY), &request);
+        let mut expected = Vec::new();
+        if !request.is_empty() {
+            expected.push(Diagnostic::ConfiguredHeaderAbsent {
+                configured: "x-forwarded-for".into(),
+                present: vec!["x-real-ip".into()],
+            });
+        }
+        expected.extend([
+            Diagnostic::TrustedPeerSentNoHeader {
+                configured: "x-forwarded-for".into(),
+            },
+            Diagnostic::NonPublicClient {
+                client: ip("10.0.0.3"),
+            },
+        ]);
+        assert_eq!(e.diagnostics, expected, "{request:?}");
+        assert_eq!(e.steps.len(), 1);
+        assert_eq!(e.steps[0].verdict, Verdict::TrustedWithoutHeader);
     }
 
     // An untrusted client is not "everything trusted".
@@ -922,16 +1035,27 @@ fn rule6_hop_counting_n_counts_the_peer() {
         }
     }
 
-    // N = 0 means the peer is the client: that is the peer-only resolver,
-    // and a header source with N = 0 is refused as a configuration that
-    // would never read its header.
-    assert!(matches!(
+    // N = 0 would mean the peer is the client: that is the peer-only
+    // resolver, and N = 0 is refused in every combination.
+    for builder in [
+        Resolver::builder()
+            .x_forwarded_for()
+            .trusted_hops(0, set("10.0.0.0/8")),
+        Resolver::builder()
+            .x_forwarded_for()
+            .trusted_hops_from_any_peer(0),
+        Resolver::builder()
+            .x_forwarded_for()
+            .trusted_hops(0, ProxySet::new())
+            .trust_unix_peer(true),
         Resolver::builder()
             .x_forwarded_for()
             .trusted_hops(0, set("10.0.0.0/8"))
-            .build(),
-        Err(ConfigError::NoTrust { .. })
-    ));
+            .trust_unix_peer(true),
+        Resolver::builder().trusted_hops(0, ProxySet::new()),
+    ] {
+        assert_eq!(builder.build(), Err(ConfigError::ZeroHops));
+    }
     assert_eq!(
         client(Resolver::default().resolve(sock(GATEWAY), &xff(value))),
         Ok(ip("10.0.0.3"))
@@ -1340,8 +1464,9 @@ fn rule8_addresses_are_numbers_in_headers() {
             "{resolver}"
         );
     }
-    // Even when every address is "trusted".
-    let trust_all = xff_trusting("0.0.0.0/0, ::/0");
+    // Even when every address is "trusted" (written as halves: the whole
+    // space in one range is refused, rule 13).
+    let trust_all = xff_trusting("0.0.0.0/1, 128.0.0.0/1, ::/96, 2000::/3, 8000::/1");
     assert_eq!(
         client(trust_all.resolve(sock(GATEWAY), &xff("0.0.0.0, 10.0.0.2"))),
         Err(Error::MalformedHop {
@@ -1448,7 +1573,10 @@ fn rule8_addresses_are_numbers_for_the_peer() {
 
     // An unspecified peer is refused, by every resolver.
     for peer in ["0.0.0.0:80", "[::]:80", "[::ffff:0.0.0.0]:80"] {
-        for resolver in [Resolver::default(), xff_trusting("0.0.0.0/0, ::/0")] {
+        for resolver in [
+            Resolver::default(),
+            xff_trusting("0.0.0.0/1, 128.0.0.0/1, ::/96, 2000::/3, 8000::/1"),
+        ] {
             assert_eq!(
                 client(resolver.resolve(sock(peer), &h)),
                 Err(Error::UnspecifiedPeer),
@@ -1672,12 +1800,13 @@ fn rule11_unix_sockets() {
             &h,
             Err(Error::NoPeerAddress),
         ),
-        // Configured, but there is no header: no address at all.
+        // Configured, but there is no header: nothing names the client,
+        // and the request (not the server) is at fault.
         (
             trusting_unix.clone(),
             Peer::Unix,
             &none,
-            Err(Error::NoPeerAddress),
+            Err(Error::UnixPeerSentNoHeader),
         ),
         // IP peers are judged as before.
         (
@@ -1695,6 +1824,17 @@ fn rule11_unix_sockets() {
         );
     }
     assert!(Error::NoPeerAddress.is_configuration_error());
+    assert!(!Error::UnixPeerSentNoHeader.is_configuration_error());
+    let e = trusting_unix.explain(Peer::Unix, &none);
+    assert_eq!(e.steps.len(), 1);
+    assert_eq!(e.steps[0].verdict, Verdict::TrustedUnixPeer);
+    assert_eq!(e.result, Err(Error::UnixPeerSentNoHeader));
+    assert_eq!(
+        e.diagnostics,
+        [Diagnostic::TrustedPeerSentNoHeader {
+            configured: "x-forwarded-for".into()
+        }]
+    );
 
     // The peer-only resolver cannot be told to trust a Unix peer: there is
     // no header it would vouch for.

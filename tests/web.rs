@@ -12,10 +12,8 @@
 //! `cargo build --example httpbin` first.
 
 mod common;
-use common::example_binary;
-use std::io::{BufRead, BufReader};
+use common::RunningExample;
 use std::net::SocketAddr;
-use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -799,64 +797,14 @@ async fn the_reject_policy_answers_a_missing_peer_with_500() {
 // ---------------------------------------------------------------------------
 // The httpbin example, end to end.
 
-/// A running httpbin example, killed when dropped.
-struct Httpbin {
-    child: Child,
-    addr: SocketAddr,
-    /// Kept open so that the example never writes to a closed pipe.
-    _stdout: BufReader<ChildStdout>,
-}
-
-impl Httpbin {
-    /// Starts the example on a free port with `REALIP` set to `config`
-    /// (or unset), and waits for its "listening on" line.
-    fn start(config: Option<&str>) -> Self {
-        let mut command = Command::new(example_binary("httpbin"));
-        command
-            .args(["--listen", "127.0.0.1:0"])
-            .env_remove("PORT")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        match config {
-            Some(text) => command.env("REALIP", text),
-            None => command.env_remove("REALIP"),
-        };
-        let mut child = command.spawn().expect("the httpbin example starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("a piped stdout"));
-        let mut line = String::new();
-        let read = stdout.read_line(&mut line);
-        let addr = read.ok().and_then(|_| {
-            line.split("listening on http://")
-                .nth(1)?
-                .split_whitespace()
-                .next()?
-                .parse::<SocketAddr>()
-                .ok()
-        });
-        let Some(addr) = addr else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("no \"listening on http://ADDR\" line from httpbin, got {line:?}");
-        };
-        Self {
-            child,
-            addr,
-            _stdout: stdout,
-        }
-    }
-}
-
-impl Drop for Httpbin {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The `httpbin` example with `REALIP` set to `config` (or unset).
+fn httpbin(config: Option<&str>) -> RunningExample {
+    RunningExample::start("httpbin", &[], config)
 }
 
 #[tokio::test]
 async fn httpbin_ip_answers_like_httpbin() {
-    let server = Httpbin::start(None);
+    let server = httpbin(None);
     assert!(server.addr.ip().is_loopback());
     // A forged header changes nothing under the default configuration.
     for lines in [&[][..], &["X-Forwarded-For: 203.0.113.7"][..]] {
@@ -869,7 +817,7 @@ async fn httpbin_ip_answers_like_httpbin() {
 
 #[tokio::test]
 async fn httpbin_explain_and_headers() {
-    let server = Httpbin::start(None);
+    let server = httpbin(None);
     let reply = get_path(server.addr, "/ip/explain", &[]).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let v = reply.json();
@@ -897,7 +845,7 @@ async fn httpbin_explain_and_headers() {
 
 #[tokio::test]
 async fn httpbin_reads_its_configuration_from_realip() {
-    let server = Httpbin::start(Some("x-forwarded-for; trust=loopback"));
+    let server = httpbin(Some("x-forwarded-for; trust=loopback"));
     let reply = get_path(
         server.addr,
         "/ip",
@@ -961,4 +909,55 @@ async fn a_layer_around_the_whole_router_serves_the_extractors() {
     // An unresolvable chain: the extractor's 400, as with Router::layer.
     let reply = get_path(addr, "/ip", &["X-Forwarded-For: 203.0.113.7, garbage"]).await;
     assert_eq!(reply.status, 400, "{:?}", reply.body);
+}
+
+/// A trusted proxy on a Unix socket that sends no header leaves nothing to
+/// name the client: the request is at fault (400, and `Option<ClientIp>`
+/// is `None`), not the server's set-up (500).
+#[tokio::test]
+async fn a_trusted_unix_proxy_without_the_header_is_a_bad_request() {
+    use tower::ServiceExt;
+
+    let resolver: Resolver = "x-forwarded-for; trust=10.0.0.0/8; unix-peer"
+        .parse()
+        .unwrap();
+    let app = Router::new()
+        .route("/ip", get(client_ip))
+        .route(
+            "/maybe",
+            get(|client: Option<ClientIp>| async move { format!("{client:?}") }),
+        )
+        .layer(ClientIpLayer::new(resolver));
+    let request = |path: &str, xff: Option<&str>| {
+        let mut request = http::Request::get(path);
+        if let Some(xff) = xff {
+            request = request.header("x-forwarded-for", xff);
+        }
+        let mut request = request.body(axum::body::Body::empty()).unwrap();
+        request.extensions_mut().insert(Peer::Unix);
+        request
+    };
+    let body = |response: axum::response::Response| async move {
+        let bytes = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    };
+
+    let response = app.clone().oneshot(request("/ip", None)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let text = body(response).await;
+    assert!(text.contains("unix_peer_sent_no_header"), "{text}");
+    assert!(!text.contains("trust Unix-socket peers"), "{text}");
+
+    let response = app.clone().oneshot(request("/maybe", None)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body(response).await, "None");
+
+    let response = app
+        .oneshot(request("/ip", Some("203.0.113.7")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body(response).await, "203.0.113.7");
 }

@@ -52,6 +52,7 @@ fn counting(hops: usize, peers: &str) -> Resolver {
 
 fn at(index: usize) -> Origin {
     Origin::header(&http::HeaderName::from_static("x-forwarded-for"), index)
+        .expect("a well-known header")
 }
 
 type Outcome = Result<(IpAddr, Option<u16>), Error>;

@@ -102,7 +102,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
 
-    let peer = match input.byte() % 9 {
+    let peer = match input.byte() % 10 {
         0 => Peer::from(IpAddr::V4(Ipv4Addr::from(input.array::<4>()))),
         1 => Peer::from(SocketAddr::new(
             IpAddr::V6(Ipv6Addr::from(input.array::<16>())),
@@ -127,6 +127,11 @@ fuzz_target!(|data: &[u8]| {
             u16::from(input.byte()),
         ))),
         7 => Peer::from(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 6))),
+        // A PROXY connection whose header named no source, from a sender
+        // inside the trusted ranges: its headers are never read.
+        8 => Peer::ProxiedWithoutSource {
+            sender: SocketAddr::from(([10, 0, 0, input.byte()], 4000)),
+        },
         // The source a PROXY-protocol header named, possibly mapped.
         _ => Peer::Proxied {
             ip: IpAddr::V6(Ipv4Addr::new(10, 0, 0, input.byte()).to_ipv6_mapped()),
@@ -157,6 +162,9 @@ fuzz_target!(|data: &[u8]| {
     let ip = resolution.ip();
     assert_eq!(ip, ip.to_canonical());
     assert!(!ip.is_unspecified());
+    if let Peer::ProxiedWithoutSource { sender } = peer {
+        assert_eq!(ip, sender.ip(), "a balancer without a source is the answer");
+    }
     if Some(ip) == peer.ip().map(|p| p.to_canonical()) {
         return;
     }

@@ -18,8 +18,10 @@ use crate::peer::Peer;
 /// [`ClientIpLayer`](crate::tower::ClientIpLayer) and the axum extractors
 /// find it (as they find a bare `ProxyConnInfo` in request extensions).
 /// Turned into a [`Peer`], it is [`Peer::Proxied`] when a `PROXY` header
-/// named an IP source, and the socket peer otherwise (`LOCAL`, `UNKNOWN`,
-/// `AF_UNSPEC`, Unix sockets, or no header).
+/// named an IP source, [`Peer::ProxiedWithoutSource`] when an accepted
+/// header named none (`LOCAL`, `UNKNOWN`, `AF_UNSPEC`, Unix sockets: the
+/// answer is then the balancer's address and forwarding headers are never
+/// read), and the plain socket peer when there was no header.
 ///
 /// Cloning is cheap: the header bytes are shared.
 ///
@@ -37,7 +39,7 @@ use crate::peer::Peer;
 ///
 /// let health_check = decode(b"\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00")?;
 /// let info = ProxyConnInfo::from_header(balancer, &health_check);
-/// assert_eq!(info.peer(), Peer::from(balancer));
+/// assert_eq!(info.peer(), Peer::ProxiedWithoutSource { sender: balancer });
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -114,16 +116,20 @@ impl ProxyConnInfo {
     }
 
     /// The peer a [`Resolver`](crate::Resolver) starts from:
-    /// [`Peer::Proxied`] when a `PROXY` header named an IP source, the
-    /// socket peer otherwise.
+    /// [`Peer::Proxied`] when a `PROXY` header named an IP source,
+    /// [`Peer::ProxiedWithoutSource`] when an accepted header named none,
+    /// and the socket peer when there was no header.
     pub fn peer(&self) -> Peer {
-        match self.source() {
-            Some(source) => Peer::Proxied {
+        match (&self.header, self.source()) {
+            (_, Some(source)) => Peer::Proxied {
                 ip: source.ip().to_canonical(),
                 port: Some(source.port()),
                 sender: self.socket_peer,
             },
-            None => Peer::from(self.socket_peer),
+            (Some(_), None) => Peer::ProxiedWithoutSource {
+                sender: self.socket_peer,
+            },
+            (None, None) => Peer::from(self.socket_peer),
         }
     }
 

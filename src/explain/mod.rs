@@ -1,0 +1,291 @@
+//! Explanations: every step of a resolution with its verdict, and what the
+//! request says about the deployment.
+//!
+//! [`Resolver::explain`](crate::Resolver::explain) runs the very walk that
+//! [`Resolver::resolve`](crate::Resolver::resolve) runs, recording each
+//! step, then looks at the request as a whole for signs of a deployment
+//! problem: an Istio sidecar that hides the client, forwarding headers from
+//! a peer that is not trusted, a configured header that is missing while
+//! another is present. It allocates; use it to debug, to log samples, or in
+//! tools such as the `explain` example.
+//!
+//! ```
+//! use realip::{ProxySet, Resolver, explain::{Diagnostic, Verdict}};
+//! use http::HeaderMap;
+//!
+//! let resolver = Resolver::builder()
+//!     .x_forwarded_for()
+//!     .trusted_proxies("10.0.0.0/8".parse::<ProxySet>().unwrap())
+//!     .build()
+//!     .unwrap();
+//! let mut headers = HeaderMap::new();
+//! headers.insert("x-forwarded-for", "203.0.113.7, 10.0.0.2".parse().unwrap());
+//! let peer: std::net::SocketAddr = "10.0.0.3:40000".parse().unwrap();
+//!
+//! let e = resolver.explain(peer, &headers);
+//! let verdicts: Vec<Verdict> = e.steps.iter().map(|s| s.verdict).collect();
+//! assert_eq!(verdicts, [Verdict::TrustedProxy, Verdict::TrustedProxy, Verdict::Client]);
+//! assert_eq!(e.result.unwrap().client().to_string(), "203.0.113.7");
+//! println!("{}", resolver.explain(peer, &headers)); // a readable report
+//! ```
+
+use std::fmt::{self, Write as _};
+use std::net::IpAddr;
+
+use http::HeaderMap;
+
+use crate::addr::{HopAddr, HopError};
+use crate::error::Error;
+use crate::forwarded::ElementError;
+use crate::peer::Peer;
+use crate::resolution::Resolution;
+use crate::resolver::Resolver;
+use crate::walk::{self, Observer};
+
+mod diagnostic;
+#[cfg(feature = "serde")]
+mod serialize;
+
+pub use crate::header_names::FORWARDING_HEADERS;
+pub use diagnostic::{Diagnostic, Level};
+pub(crate) use diagnostic::{Findings, Request, find, word};
+
+/// The most bytes of a hop's text an explanation keeps.
+pub const MAX_RAW_LEN: usize = 80;
+
+/// What a walk decided about one step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// The address is in the trusted-proxy set: step one hop further left.
+    TrustedProxy,
+    /// Trusted because it is among the configured number of nearest hops.
+    TrustedByCount,
+    /// A Unix-socket peer, trusted by configuration.
+    TrustedUnixPeer,
+    /// The client: the answer.
+    Client,
+    /// Not an address in any accepted form: the walk stops with an error.
+    Malformed(HopError),
+    /// A `Forwarded` element that does not follow RFC 7239.
+    MalformedElement(ElementError),
+    /// `unknown`: the walk stops with an error.
+    Unknown,
+    /// An obfuscated identifier: the walk stops with an error.
+    Obfuscated,
+    /// A `Forwarded` element without `for`: the walk stops with an error.
+    MissingFor,
+    /// Past `max_hops`: the walk stops with an error.
+    BeyondLimit,
+    /// A peer without an IP address that is not trusted.
+    NoAddress,
+    /// A trusted proxy that sent no configured header: it is the answer
+    /// (every step was trusted, and it is the leftmost).
+    TrustedWithoutHeader,
+}
+
+impl Verdict {
+    /// A stable `snake_case` name, for JSON.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Verdict::TrustedProxy => "trusted_proxy",
+            Verdict::TrustedByCount => "trusted_by_count",
+            Verdict::TrustedUnixPeer => "trusted_unix_peer",
+            Verdict::Client => "client",
+            Verdict::Malformed(_) => "malformed",
+            Verdict::MalformedElement(_) => "malformed_element",
+            Verdict::Unknown => "unknown",
+            Verdict::Obfuscated => "obfuscated",
+            Verdict::MissingFor => "missing_for",
+            Verdict::BeyondLimit => "beyond_limit",
+            Verdict::NoAddress => "no_address",
+            Verdict::TrustedWithoutHeader => "trusted_without_header",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::TrustedProxy => f.write_str("trusted proxy"),
+            Verdict::TrustedByCount => f.write_str("trusted (within the hop count)"),
+            Verdict::TrustedUnixPeer => f.write_str("trusted Unix-socket peer"),
+            Verdict::Client => f.write_str("CLIENT"),
+            Verdict::Malformed(reason) => write!(f, "malformed: {reason}"),
+            Verdict::MalformedElement(reason) => write!(f, "malformed element: {reason}"),
+            Verdict::Unknown => f.write_str("\"unknown\": identity not known to the proxy"),
+            Verdict::Obfuscated => f.write_str("obfuscated identifier"),
+            Verdict::MissingFor => f.write_str("element without for="),
+            Verdict::BeyondLimit => f.write_str("beyond max_hops"),
+            Verdict::NoAddress => f.write_str("no IP address"),
+            Verdict::TrustedWithoutHeader => {
+                f.write_str("trusted proxy, sent no configured header: the answer")
+            }
+        }
+    }
+}
+
+/// Which step: the peer, or a header hop counted from the right.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Position {
+    /// The socket peer.
+    Peer,
+    /// A header hop; 0 is the newest (rightmost) element.
+    Hop(usize),
+}
+
+/// One step of a walk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// Which step.
+    pub position: Position,
+    /// The hop's text as received, at most [`MAX_RAW_LEN`] bytes, with
+    /// bytes that are not printable ASCII escaped as `\xNN` (`None` for the
+    /// peer).
+    pub raw: Option<String>,
+    /// The address read, if any.
+    pub addr: Option<IpAddr>,
+    /// The port read, if any.
+    pub port: Option<u16>,
+    /// The decision.
+    pub verdict: Verdict,
+}
+
+/// A resolution with every step and diagnostic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explanation {
+    /// The resolver's configuration, in one line.
+    pub configuration: String,
+    /// The peer given.
+    pub peer: Peer,
+    /// The steps, the peer first, then header hops from the newest.
+    pub steps: Vec<Step>,
+    /// The answer, identical to what `resolve` returns.
+    pub result: Result<Resolution, Error>,
+    /// What the request says about the deployment.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "configuration: {}", self.configuration)?;
+        for step in &self.steps {
+            match step.position {
+                Position::Peer => write!(f, "  peer     {}", self.peer)?,
+                Position::Hop(i) => {
+                    write!(f, "  hop {i:<4} {}", step.raw.as_deref().unwrap_or(""))?
+                }
+            }
+            writeln!(f, "  -> {}", step.verdict)?;
+        }
+        match &self.result {
+            Ok(r) => {
+                write!(f, "client: {}", r.client())?;
+                if let Some(port) = r.port() {
+                    write!(f, " port {port}")?;
+                }
+                let n = r.trusted_proxies();
+                let proxies = if n == 1 { "proxy" } else { "proxies" };
+                writeln!(f, " (from {}, {n} trusted {proxies})", r.origin())?;
+            }
+            Err(e) => writeln!(f, "error: {e}")?,
+        }
+        for d in &self.diagnostics {
+            let level = match d.level() {
+                Level::Info => "note",
+                Level::Warning => "warning",
+            };
+            writeln!(f, "{level}: {d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Records the steps of a walk.
+struct Recorder {
+    steps: Vec<Step>,
+}
+
+impl Observer for Recorder {
+    fn leftmost_is_the_answer(&mut self, position: Position) {
+        // Recorded as trusted before the walk knew it would be the answer.
+        if let Some(step) = self.steps.iter_mut().rfind(|s| s.position == position) {
+            step.verdict = match position {
+                Position::Hop(_) => Verdict::Client,
+                Position::Peer => Verdict::TrustedWithoutHeader,
+            };
+        }
+    }
+
+    fn peer(&mut self, peer: &Peer, verdict: Verdict) {
+        let (addr, port) = (peer.ip(), peer.port());
+        self.steps.push(Step {
+            position: Position::Peer,
+            raw: None,
+            addr,
+            port,
+            verdict,
+        });
+    }
+
+    fn hop(&mut self, index: usize, raw: &[u8], addr: Option<HopAddr>, verdict: Verdict) {
+        self.steps.push(Step {
+            position: Position::Hop(index),
+            raw: Some(escape_bounded(raw)),
+            addr: addr.map(|a| a.ip),
+            port: addr.and_then(|a| a.port),
+            verdict,
+        });
+    }
+}
+
+pub(crate) fn explain(resolver: &Resolver, peer: Peer, headers: &HeaderMap) -> Explanation {
+    let settings = &*resolver.settings;
+    let mut recorder = Recorder { steps: Vec::new() };
+    let result = walk::walk(settings, peer, headers, &mut recorder);
+    let request = Request {
+        settings,
+        peer: &walk::canonical(peer),
+        headers,
+        result: &result,
+    };
+    let diagnostics = word(&request, find(&request, Findings::ALL));
+    Explanation {
+        configuration: resolver.to_string(),
+        peer,
+        steps: recorder.steps,
+        result,
+        diagnostics,
+    }
+}
+
+/// At most [`MAX_RAW_LEN`] bytes, printable ASCII kept, the rest escaped.
+fn escape_bounded(raw: &[u8]) -> String {
+    let mut out = String::with_capacity(raw.len().min(MAX_RAW_LEN) + 4);
+    for &b in raw.iter().take(MAX_RAW_LEN) {
+        if (0x20..0x7f).contains(&b) && b != b'\\' {
+            out.push(b as char);
+        } else {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    if raw.len() > MAX_RAW_LEN {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_text_is_bounded_and_escaped() {
+        assert_eq!(escape_bounded(b"10.0.0.1"), "10.0.0.1");
+        assert_eq!(escape_bounded(b"a\xffb\\"), "a\\xffb\\x5c");
+        let long = vec![b'1'; 1000];
+        let shown = escape_bounded(&long);
+        assert_eq!(shown.chars().count(), MAX_RAW_LEN + 1);
+    }
+}
