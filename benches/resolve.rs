@@ -126,7 +126,7 @@ fn resolve(c: &mut Criterion) {
         "203.0.113.7",
     );
     // The peer and the newest element are the two counted proxies; the
-    // counted hop is skipped unread.
+    // counted hop is read too (it must be an address, rule 4).
     let hop_count = Resolver::builder()
         .x_forwarded_for()
         .trusted_hops(2, trusted())

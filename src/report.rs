@@ -8,10 +8,11 @@
 //! would drown the log.
 //!
 //! Which causes a request shows is decided by the explanation's own
-//! function ([`find`]), asked only for the warnings not given yet, which
-//! costs a few lookups and no allocation; only a new warning is worded
-//! ([`word`]). The warnings and [`Resolver::explain`]'s diagnostics
-//! therefore never disagree.
+//! function ([`find`]), asked only for the warnings not given yet (and only
+//! when a subscriber would record a warning), which costs a few lookups
+//! and no allocation; only a new warning is worded ([`word`]). The
+//! warnings and [`Resolver::explain`]'s diagnostics therefore never
+//! disagree.
 
 use std::sync::atomic::{AtomicU16, Ordering};
 
@@ -49,6 +50,11 @@ impl Reporter {
             Err(e) => {
                 tracing::debug!(error = %e, kind = e.kind(), peer = %peer, "realip: client not resolved")
             }
+        }
+        // Nobody would see a warning (no subscriber, or one that filters
+        // them out): nothing to look for.
+        if !tracing::enabled!(tracing::Level::WARN) {
+            return;
         }
         let warned = Findings::from_bits(self.warned.load(Ordering::Relaxed));
         let wanted = Findings::WARNINGS.without(warned);

@@ -328,75 +328,112 @@ impl Request<'_> {
 /// The diagnostics among `wanted` that `request` shows. Cheap: it does
 /// not allocate, and looks only for what is wanted.
 pub(crate) fn find(request: &Request<'_>, wanted: Findings) -> Findings {
-    let mut found = Findings::NONE;
-    let mut add = |finding: Findings, shown: &dyn Fn() -> bool| {
-        if wanted.contains(finding) && shown() {
-            found = found.union(finding);
-        }
-    };
-    let answer = request.result.as_ref().ok().map(Resolution::ip);
+    let answer = request.result.as_ref().ok();
+    let answer_ip = answer.map(Resolution::ip);
+    // Read from the header: the peer was trusted and the header is there.
+    let from_header = answer.is_some_and(|r| matches!(r.origin(), Origin::Header { .. }));
     let balancer = matches!(request.peer, Peer::ProxiedWithoutSource { .. });
-    let trusted_peer = peer_trust(request.settings, request.peer).is_some();
     let configured = request.configured();
-    let configured_present = || configured.is_some_and(|h| request.headers.contains_key(h));
+    // What costs a lookup is found at most once, and only when a wanted
+    // check gets that far (the tracing reporter runs this per request).
+    let mut trusted_peer = None;
+    let mut trusted_peer = || {
+        *trusted_peer.get_or_insert_with(|| {
+            from_header || peer_trust(request.settings, request.peer).is_some()
+        })
+    };
+    let mut present = None;
+    let mut configured_present = || {
+        *present.get_or_insert_with(|| {
+            from_header || configured.is_some_and(|h| request.headers.contains_key(h))
+        })
+    };
+    let mut any = None;
+    let mut any_forwarding_header = || *any.get_or_insert_with(|| request.any_forwarding_header());
+    let mut found = Findings::NONE;
+    let mut add = |finding| found = found.union(finding);
 
-    add(Findings::SIDECAR_HIDES_CLIENT, &|| {
-        answer.is_some_and(is_istio_sidecar)
-    });
-    add(Findings::HEADERS_IGNORED, &|| {
-        configured.is_none() && request.any_forwarding_header()
-    });
-    add(Findings::HEADERS_FROM_UNTRUSTED_PEER, &|| {
-        // A peer with an address that is not trusted is the answer.
-        configured.is_some()
-            && !trusted_peer
-            && !balancer
-            && answer.is_some()
-            && request.any_forwarding_header()
-    });
-    add(Findings::CONFIGURED_HEADER_ABSENT, &|| {
-        configured.is_some()
-            && !balancer
-            && !configured_present()
-            && request.any_forwarding_header()
-    });
-    add(Findings::TRUSTED_PEER_SENT_NO_HEADER, &|| {
-        trusted_peer && !configured_present()
-    });
-    add(Findings::ALL_HOPS_TRUSTED, &|| match request.result {
-        Err(Error::AllHopsTrusted) => configured_present(),
-        // The answer is a header hop in the trusted set only when every
-        // hop was (a client hop is, by definition, not in it).
-        Ok(r) => {
-            matches!(r.origin(), Origin::Header { .. })
-                && matches!(&request.settings.trust, Trust::Proxies(set) if set.contains(r.ip()))
+    if wanted.contains(Findings::SIDECAR_HIDES_CLIENT) && answer_ip.is_some_and(is_istio_sidecar) {
+        add(Findings::SIDECAR_HIDES_CLIENT);
+    }
+    if wanted.contains(Findings::HEADERS_IGNORED) && configured.is_none() && any_forwarding_header()
+    {
+        add(Findings::HEADERS_IGNORED);
+    }
+    // A peer with an address that is not trusted is the answer.
+    if wanted.contains(Findings::HEADERS_FROM_UNTRUSTED_PEER)
+        && configured.is_some()
+        && !balancer
+        && answer.is_some()
+        && !trusted_peer()
+        && any_forwarding_header()
+    {
+        add(Findings::HEADERS_FROM_UNTRUSTED_PEER);
+    }
+    if wanted.contains(Findings::CONFIGURED_HEADER_ABSENT)
+        && configured.is_some()
+        && !balancer
+        && !configured_present()
+        && any_forwarding_header()
+    {
+        add(Findings::CONFIGURED_HEADER_ABSENT);
+    }
+    if wanted.contains(Findings::TRUSTED_PEER_SENT_NO_HEADER)
+        && !configured_present()
+        && trusted_peer()
+    {
+        add(Findings::TRUSTED_PEER_SENT_NO_HEADER);
+    }
+    if wanted.contains(Findings::ALL_HOPS_TRUSTED)
+        && match request.result {
+            Err(Error::AllHopsTrusted) => configured_present(),
+            // A header hop in the trusted set is the answer only when
+            // every hop was (a client hop is, by definition, not in it).
+            Ok(r) => {
+                from_header
+                    && matches!(&request.settings.trust, Trust::Proxies(set) if set.contains(r.ip()))
+            }
+            Err(_) => false,
         }
-        Err(_) => false,
-    });
-    add(Findings::DUPLICATE_SINGLE_HEADER, &|| {
-        matches!(
+    {
+        add(Findings::ALL_HOPS_TRUSTED);
+    }
+    if wanted.contains(Findings::DUPLICATE_SINGLE_HEADER)
+        && matches!(
             request.settings.read,
             Read::Header {
                 form: Form::Single | Form::SingleLastColon,
                 ..
             }
-        ) && configured.is_some_and(|h| request.headers.get_all(h).iter().nth(1).is_some())
-    });
-    add(Findings::FORWARDED_AND_XFF, &|| {
-        request.headers.contains_key(http::header::FORWARDED)
-            && request.headers.contains_key("x-forwarded-for")
-    });
+        )
+        && configured.is_some_and(|h| request.headers.get_all(h).iter().nth(1).is_some())
+    {
+        add(Findings::DUPLICATE_SINGLE_HEADER);
+    }
+    if wanted.contains(Findings::FORWARDED_AND_XFF)
+        && request.headers.contains_key(http::header::FORWARDED)
+        && request.headers.contains_key("x-forwarded-for")
+    {
+        add(Findings::FORWARDED_AND_XFF);
+    }
     // Loopback is a proxy on the same host or a local test, not a sign of
     // NAT; a balancer without a source is its own diagnostic.
-    add(Findings::NON_PUBLIC_CLIENT, &|| {
-        !balancer && answer.is_some_and(|ip| !ip.is_loopback() && is_non_public(ip))
-    });
-    add(Findings::BALANCER_GAVE_NO_SOURCE, &|| {
-        balancer && !request.any_forwarding_header()
-    });
-    add(Findings::BALANCER_GAVE_NO_SOURCE_WITH_HEADERS, &|| {
-        balancer && request.any_forwarding_header()
-    });
+    if wanted.contains(Findings::NON_PUBLIC_CLIENT)
+        && !balancer
+        && answer_ip.is_some_and(|ip| !ip.is_loopback() && is_non_public(ip))
+    {
+        add(Findings::NON_PUBLIC_CLIENT);
+    }
+    if balancer {
+        let finding = if any_forwarding_header() {
+            Findings::BALANCER_GAVE_NO_SOURCE_WITH_HEADERS
+        } else {
+            Findings::BALANCER_GAVE_NO_SOURCE
+        };
+        if wanted.contains(finding) {
+            add(finding);
+        }
+    }
     found
 }
 

@@ -31,14 +31,20 @@
 //!   after its own.
 //! - **A silent sender stalls nobody.** Headers are read in spawned tasks,
 //!   a bounded number at a time, each within a timeout (5 s by default).
+//! - **A full pool stalls nobody either.** When `max_handshakes` headers are
+//!   pending, other peers are still closed (or served) at once, and a new
+//!   trusted connection takes the place of the oldest pending one.
 //!
 //! An accepted `PROXY` header's source becomes the [`Peer`](crate::Peer)
 //! ([`Peer::Proxied`](crate::Peer::Proxied)), the address a resolution
 //! starts from, exactly as if the client had connected directly; a
 //! [`Resolver`](crate::Resolver) applies the rest of its rules from there:
 //! "PROXY from the balancer subnet, then `X-Forwarded-For` trusted from the
-//! gateway" is one listener and one resolver. `LOCAL` headers (balancer
-//! health checks), `UNKNOWN` and `AF_UNSPEC` keep the socket peer.
+//! gateway" is one listener and one resolver. A header that names no
+//! source (`LOCAL` for balancer health checks, `UNKNOWN`, `AF_UNSPEC`)
+//! makes the peer [`Peer::ProxiedWithoutSource`](crate::Peer::ProxiedWithoutSource):
+//! the balancer's own address is the answer, and the connection's
+//! forwarding headers are never read, since an L4 balancer writes none.
 //!
 //! ## The parts
 //!
