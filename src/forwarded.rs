@@ -32,8 +32,12 @@
 //! assert_eq!(newest.proto().unwrap().as_raw(), b"https");
 //! ```
 
-use crate::addr::{HopError, Node, parse_forwarded_node};
-use crate::list::trim_ows;
+use std::net::IpAddr;
+
+use crate::addr::{
+    HopAddr, HopError, Node, fast_finish, fast_forwarded_node, ipv4_prefix, parse_forwarded_node,
+};
+use crate::list::{rfind_any, trim_ows};
 
 /// The most parameters one element may carry. Real elements carry at most
 /// `for`, `by`, `host` and `proto`; the bound keeps the duplicate check
@@ -435,6 +439,159 @@ const fn is_vchar_or_obs(b: u8) -> bool {
     (b >= 0x21 && b <= 0x7e) || b >= 0x80
 }
 
+/// The elements of one `Forwarded` line, newest (rightmost) first, each
+/// trimmed, empty ones included; commas inside quoted-strings are text.
+///
+/// An element whose quotes do not balance ends the line: iteration stops
+/// there and [`unterminated`](Self::unterminated) says so, so that the
+/// walk, which reads the elements as plain slices, names the error at the
+/// position where it stopped.
+#[derive(Clone, Debug)]
+pub(crate) struct RevSplit<'a> {
+    rest: Option<&'a [u8]>,
+    unterminated: bool,
+}
+
+impl<'a> RevSplit<'a> {
+    /// Starts at the right end of `line`.
+    #[inline]
+    pub(crate) fn new(line: &'a [u8]) -> Self {
+        Self {
+            rest: Some(line),
+            unterminated: false,
+        }
+    }
+
+    /// Whether iteration stopped at an element with an unbalanced quote.
+    #[inline]
+    pub(crate) fn unterminated(&self) -> bool {
+        self.unterminated
+    }
+}
+
+impl<'a> Iterator for RevSplit<'a> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.rest?;
+        let mut end = rest.len();
+        loop {
+            match rfind_any(&rest[..end], [b',', b'"']) {
+                None => {
+                    self.rest = None;
+                    return Some(trim_ows(rest));
+                }
+                Some(comma) if rest[comma] == b',' => {
+                    self.rest = Some(&rest[..comma]);
+                    return Some(trim_ows(&rest[comma + 1..]));
+                }
+                Some(close) => {
+                    // A quoted-string ends here. Seen from the right, a
+                    // quote opens it unless an odd run of backslashes
+                    // escapes it.
+                    let mut before = close;
+                    end = loop {
+                        match rfind_any(&rest[..before], [b'"']) {
+                            None => {
+                                self.rest = None;
+                                self.unterminated = true;
+                                return None;
+                            }
+                            Some(open) if backslashes_before(rest, open) % 2 == 0 => break open,
+                            Some(escaped) => before = escaped,
+                        }
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// The `for` node of an element made only of `for`, `by`, `host` and
+/// `proto` (any case, each at most once), as `name=value` pairs joined by
+/// `;` without whitespace, each value a token or a quoted-string without
+/// quoted-pairs, the `for` value an address [`fast_forwarded_node`] reads
+/// (a token `for` value only as a bare IPv4 address, the one address form
+/// a token can spell). `None` for any other element, including one
+/// without `for`: [`Element::parse`] reads those, and names their errors.
+/// A pure function from bytes to an address, fuzzed against `Element`: it
+/// decides nothing the exact parser would not.
+///
+/// The `for` value is read once, by the address parser: whatever it
+/// accepts is made of token characters (a bare IPv4 address) or of
+/// quoted-string text (digits, letters, `.:[]_-`), so the walk's check of
+/// those characters cannot fail.
+#[inline]
+pub(crate) fn quick_for(element: &[u8]) -> Option<HopAddr> {
+    const FOR: u8 = 1;
+    const BY: u8 = 2;
+    const HOST: u8 = 4;
+    const PROTO: u8 = 8;
+    let mut seen = 0u8;
+    let mut node = None;
+    let mut i = 0;
+    loop {
+        // A parameter name is a token followed by `=`; one of the four
+        // names followed by `=` is exactly such a token.
+        let rest = &element[i..];
+        let (bit, name_len) = match rest.first().map(|b| b | 0x20) {
+            Some(b'f') if starts_with_name(rest, b"for=") => (FOR, 4),
+            Some(b'b') if starts_with_name(rest, b"by=") => (BY, 3),
+            Some(b'h') if starts_with_name(rest, b"host=") => (HOST, 5),
+            Some(b'p') if starts_with_name(rest, b"proto=") => (PROTO, 6),
+            _ => return None,
+        };
+        i += name_len;
+        if seen & bit != 0 {
+            return None;
+        }
+        seen |= bit;
+        let quoted = element.get(i) == Some(&b'"');
+        if bit == FOR {
+            if quoted {
+                let close = i + 1 + element[i + 1..].iter().position(|&b| b == b'"')?;
+                node = Some(fast_forwarded_node(&element[i + 1..close])?);
+                i = close + 1;
+            } else {
+                let (v4, len) = ipv4_prefix(&element[i..])?;
+                node = Some(fast_finish(IpAddr::V4(v4), None)?);
+                i += len;
+            }
+        } else if quoted {
+            i += 1;
+            while i < element.len() && is_qdtext(element[i]) {
+                i += 1;
+            }
+            if element.get(i) != Some(&b'"') {
+                return None;
+            }
+            i += 1;
+        } else {
+            let value_start = i;
+            while i < element.len() && is_tchar(element[i]) {
+                i += 1;
+            }
+            if i == value_start {
+                return None;
+            }
+        }
+        match element.get(i) {
+            None => return node,
+            Some(b';') => i += 1,
+            Some(_) => return None,
+        }
+    }
+}
+
+/// Whether `s` starts with `name_eq`, a lowercase parameter name and its
+/// `=`, the name in any case.
+#[inline(always)]
+fn starts_with_name(s: &[u8], name_eq: &[u8]) -> bool {
+    let n = name_eq.len() - 1;
+    s.len() > n && s[n] == b'=' && s[..n].eq_ignore_ascii_case(&name_eq[..n])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -575,5 +732,85 @@ mod tests {
         assert!(e.host().unwrap().is_quoted());
         assert_eq!(e.proto().unwrap().as_raw(), b"https");
         assert!(e.for_value().is_some());
+    }
+
+    #[test]
+    fn quick_for_reads_only_the_simple_subset() {
+        let ok: &[(&[u8], &str, Option<u16>)] = &[
+            (b"for=192.0.2.1", "192.0.2.1", None),
+            (b"FOR=192.0.2.1;proto=https", "192.0.2.1", None),
+            (b"for=\"192.0.2.1:8080\"", "192.0.2.1", Some(8080)),
+            (
+                br#"proto=http;For="[2001:db8::1]:80";by=_p;host="a,b""#,
+                "2001:db8::1",
+                Some(80),
+            ),
+            (br#"for="[::ffff:10.0.0.1]""#, "10.0.0.1", None),
+        ];
+        for (element, ip, port) in ok {
+            let hop = quick_for(element).unwrap_or_else(|| panic!("{element:?}"));
+            assert_eq!(hop.ip, ip.parse::<IpAddr>().unwrap(), "{element:?}");
+            assert_eq!(hop.port, *port, "{element:?}");
+        }
+        // Each of these is for the walk: it either errs or needs more care.
+        let walk: &[&[u8]] = &[
+            b"proto=https",
+            b"for=1.2.3.4;for=1.2.3.4",
+            b"for=1.2.3.4;FOR=1.2.3.4",
+            b"for=1.2.3.4;",
+            b"for=1.2.3.4;;proto=http",
+            b"for = 1.2.3.4",
+            b"for=1.2.3.4; proto=http",
+            b"for=1.2.3.4;ext=1",
+            br#"for="1.2.3.4"x"#,
+            br#"for="1.2.3.4"#,
+            b"for=",
+            b"=1.2.3.4",
+            b"for=[::1]",
+            b"for=1.2.3.4:80",
+            b"for=1.2.3.4x",
+            b"for=1.2.3.4.5",
+            b"for=0.0.0.0",
+            b"for=unknown",
+            b"for=_hidden",
+            br#"for="[::]""#,
+            br#"for="1.2.3.4";proto=ht"tp"#,
+            b"for=1.2.3.4;proto=",
+            b"for:1.2.3.4",
+            b"fo=1.2.3.4",
+            b"forr=1.2.3.4",
+            b"for=1.2.3.4 ",
+            b"for=1.2.3.4;proto=https ",
+            b"for=1.2.3.4;protos=https",
+        ];
+        for element in walk {
+            assert!(quick_for(element).is_none(), "{element:?}");
+        }
+    }
+
+    #[test]
+    fn rev_split_agrees_with_rev_elements() {
+        let lines: &[&[u8]] = &[
+            b"for=a, for=b",
+            br#"for="a,b", for=c"#,
+            br#"for="a\"b,c", for=d"#,
+            br#"for="a\\", for=b"#,
+            br#"for=a, for="b"#,
+            br#"for=a", for=b"#,
+            br#"x="\\\"", y"#,
+            b",,",
+            b"",
+            br#"""#,
+            br#"a="b"c="d",e"#,
+        ];
+        for line in lines {
+            let mut split = RevSplit::new(line);
+            let mut got: Vec<Result<&[u8], ElementError>> = split.by_ref().map(Ok).collect();
+            if split.unterminated() {
+                got.push(Err(ElementError::UnterminatedQuote));
+            }
+            let expected: Vec<_> = RevElements::new(std::iter::once(*line)).collect();
+            assert_eq!(got, expected, "{:?}", String::from_utf8_lossy(line));
+        }
     }
 }

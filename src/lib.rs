@@ -77,9 +77,9 @@ pub mod axum;
 pub mod config;
 mod error;
 pub mod explain;
-mod fast;
 pub mod forwarded;
 mod header_names;
+mod headers;
 pub mod list;
 mod peer;
 #[cfg(feature = "proxy-protocol")]
@@ -90,14 +90,16 @@ pub mod proxy_protocol;
 mod report;
 mod resolution;
 pub mod resolver;
+mod settings;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
 pub mod trust;
+mod verdict;
 mod walk;
 
 pub use error::Error;
 pub use peer::{Peer, PeerParseError};
 pub use resolution::{ClientIp, Origin, Resolution};
-pub use resolver::{AllTrusted, ConfigError, PeerFilter, Resolver, ResolverBuilder, Source, Trust};
+pub use resolver::{AllTrusted, ConfigError, Resolver, ResolverBuilder, Source, Trust};
 pub use trust::{Preset, ProxySet};

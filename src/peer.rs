@@ -79,6 +79,28 @@ impl Peer {
             Peer::Unix | Peer::Unknown => None,
         }
     }
+
+    /// This peer with its addresses canonical (IPv4-mapped IPv6 as IPv4),
+    /// as every comparison and every resolution sees it: the variants'
+    /// fields are public, so a peer built by hand may hold a mapped address.
+    #[inline]
+    pub(crate) fn canonical(self) -> Peer {
+        match self {
+            Peer::Ip { ip, port } => Peer::Ip {
+                ip: ip.to_canonical(),
+                port,
+            },
+            Peer::Proxied { ip, port, sender } => Peer::Proxied {
+                ip: ip.to_canonical(),
+                port,
+                sender,
+            },
+            Peer::ProxiedWithoutSource { sender } => Peer::ProxiedWithoutSource {
+                sender: SocketAddr::new(sender.ip().to_canonical(), sender.port()),
+            },
+            Peer::Unix | Peer::Unknown => self,
+        }
+    }
 }
 
 impl From<SocketAddr> for Peer {

@@ -23,7 +23,6 @@ use crate::explain::{Findings, Level, Request, find, word};
 use crate::peer::Peer;
 use crate::resolution::Resolution;
 use crate::resolver::Resolver;
-use crate::walk::canonical;
 
 /// Which warnings have been given.
 #[derive(Debug, Default)]
@@ -63,7 +62,7 @@ impl Reporter {
         }
         let request = Request {
             settings: &resolver.settings,
-            peer: &canonical(peer),
+            peer: &peer.canonical(),
             headers,
             result,
         };

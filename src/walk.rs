@@ -1,32 +1,39 @@
-//! The walk: from the peer leftwards through the configured header, while
-//! the current hop is a trusted proxy.
+//! The walk: the one definition of a resolution.
 //!
-//! One function serves both [`Resolver::resolve`] and
-//! [`Resolver::explain`]: it reports each step to an [`Observer`], and the
-//! resolver's observer does nothing (and compiles to nothing), so the
-//! explanation can never disagree with the answer.
+//! From the peer leftwards through the configured header, while the
+//! current hop is a trusted proxy; the first hop that is not is the
+//! client. This module is the only code that decides whether the peer and
+//! each hop are trusted, counts hops, applies `max_hops` and the
+//! all-trusted policy, and builds a [`Resolution`].
 //!
-//! `resolve` first tries [`crate::fast`], which answers the common request
-//! in one pass and leaves everything else here; where it answers, its
-//! answer is this walk's (tested, not assumed: see that module). Both judge
-//! the peer by [`peer_trust`], as the diagnostics do.
+//! [`Resolver::resolve`](crate::Resolver::resolve) and
+//! [`Resolver::explain`](crate::Resolver::explain) both run [`walk`]. It
+//! reports each step to an [`Observer`]; the resolver's observer does
+//! nothing and compiles to nothing, so the explanation cannot disagree with
+//! the answer.
 //!
-//! [`Resolver::resolve`]: crate::Resolver::resolve
-//! [`Resolver::explain`]: crate::Resolver::explain
+//! It is fast because the compiler specialises it, not because a second
+//! copy takes shortcuts: the trust mode is a type ([`InSet`] or
+//! [`Counted`]), the header's lines come through [`HeaderLines`], and the
+//! readers below turn bytes into tokens, trying a quick parse before the
+//! exact one (a line of bare IPv4 addresses in one pass, a plain `for=`
+//! element without the full RFC 7239 grammar). The readers decide nothing.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
+use std::ops::ControlFlow;
 
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::HeaderName;
 
 use crate::addr::{HopAddr, HopError, Node, parse_ip_port_last_colon, parse_list_node};
 use crate::error::Error;
-use crate::explain::{Position, Verdict};
 use crate::forwarded::{self, Element, ElementError};
-use crate::list::{self, trim_ows};
+use crate::headers::HeaderLines;
+use crate::list::{self, V4Line, trim_ows};
 use crate::peer::Peer;
 use crate::resolution::{ClientIp, Origin, Resolution};
-use crate::resolver::{AllTrusted, Form, MAX_EMPTY_ELEMENTS, PeerFilter, Read, Settings, Trust};
+use crate::settings::{AllTrusted, Form, MAX_EMPTY_ELEMENTS, Read, Settings, Trust};
 use crate::trust::ProxySet;
+use crate::verdict::{Position, Verdict};
 
 /// Receives every step of a walk.
 pub(crate) trait Observer {
@@ -56,114 +63,58 @@ impl Observer for NoObserver {
 /// why: [`Verdict::TrustedProxy`], [`Verdict::TrustedByCount`] or
 /// [`Verdict::TrustedUnixPeer`]; `None` when the peer is the answer (or,
 /// without an address, the request cannot be resolved). `peer` is
-/// canonical (see [`canonical`]).
+/// canonical.
 ///
-/// The one definition of rule 1, for the walk, the fast path and the
-/// diagnostics. A PROXY connection whose header named no source
-/// ([`Peer::ProxiedWithoutSource`]) is never trusted: its peer is an L4
-/// balancer, which writes no HTTP header (rule 12).
+/// Rule 1, for the walk and the diagnostics. A PROXY connection whose
+/// header named no source ([`Peer::ProxiedWithoutSource`]) is never
+/// trusted: its peer is an L4 balancer, which writes no HTTP header (rule
+/// 12).
 #[inline]
 pub(crate) fn peer_trust(settings: &Settings, peer: &Peer) -> Option<Verdict> {
+    if matches!(settings.read, Read::Peer) {
+        return None;
+    }
     match *peer {
-        Peer::Ip { ip, .. } | Peer::Proxied { ip, .. } => ip_peer_trust(settings, ip),
-        Peer::Unix if settings.trust_unix_peer && settings.read != Read::Peer => {
-            Some(Verdict::TrustedUnixPeer)
-        }
+        Peer::Ip { ip, .. } | Peer::Proxied { ip, .. } => match settings.trust.peers() {
+            Some(set) => set.contains_canonical(ip).then_some(Verdict::TrustedProxy),
+            None => Some(Verdict::TrustedByCount),
+        },
+        Peer::Unix if settings.trust_unix_peer => Some(Verdict::TrustedUnixPeer),
         Peer::Unix | Peer::Unknown | Peer::ProxiedWithoutSource { .. } => None,
     }
 }
 
-/// [`peer_trust`] for a peer with a canonical IP address.
-#[inline(always)]
-pub(crate) fn ip_peer_trust(settings: &Settings, ip: IpAddr) -> Option<Verdict> {
-    if settings.read == Read::Peer {
-        return None;
-    }
-    match &settings.trust {
-        Trust::Proxies(set)
-        | Trust::Hops {
-            peers: PeerFilter::Proxies(set),
-            ..
-        } => set.contains_canonical(ip).then_some(Verdict::TrustedProxy),
-        Trust::Hops {
-            peers: PeerFilter::Any,
-            ..
-        } => Some(Verdict::TrustedByCount),
-    }
-}
-
-/// Whether the hop at `index` (from the right) is a trusted proxy: in the
-/// set, or inside the hop count, where the hop just past the counted
-/// proxies is the client. `in_set` looks the hop's address up. The one
-/// definition, for the walk and the fast path.
-#[inline(always)]
-pub(crate) fn hop_trusted(
-    trust: &Trust,
-    index: usize,
-    in_set: impl FnOnce(&ProxySet) -> bool,
-) -> bool {
-    match trust {
-        Trust::Proxies(set) => in_set(set),
-        Trust::Hops { count, .. } => index + 1 < *count,
-    }
-}
-
-/// `peer` with its addresses canonical (IPv4-mapped IPv6 as IPv4), as
-/// every comparison and every resolution sees it.
+/// Resolves the client of a request: the definition.
 #[inline]
-pub(crate) fn canonical(peer: Peer) -> Peer {
-    match peer {
-        Peer::Ip { ip, port } => Peer::Ip {
-            ip: ip.to_canonical(),
-            port,
-        },
-        Peer::Proxied { ip, port, sender } => Peer::Proxied {
-            ip: ip.to_canonical(),
-            port,
-            sender,
-        },
-        Peer::ProxiedWithoutSource { sender } => Peer::ProxiedWithoutSource {
-            sender: std::net::SocketAddr::new(sender.ip().to_canonical(), sender.port()),
-        },
-        Peer::Unix | Peer::Unknown => peer,
-    }
-}
-
-/// What one element of the configured header says.
-enum Hop {
-    Node(Node),
-    NoFor,
-    BadElement(ElementError),
-    BadAddress(HopError),
-}
-
-pub(crate) fn walk<O: Observer>(
+pub(crate) fn walk<H, O>(
     settings: &Settings,
     peer: Peer,
-    headers: &HeaderMap,
+    headers: &H,
     obs: &mut O,
-) -> Result<Resolution, Error> {
-    let peer = canonical(peer);
+) -> Result<Resolution, Error>
+where
+    H: HeaderLines + ?Sized,
+    O: Observer,
+{
+    let peer = peer.canonical();
     // The answer when the peer is the client.
-    let peer_addr = match peer {
-        Peer::Ip { ip, port } | Peer::Proxied { ip, port, .. } => Some(HopAddr { ip, port }),
-        Peer::ProxiedWithoutSource { sender } => Some(HopAddr {
-            ip: sender.ip(),
-            port: Some(sender.port()),
-        }),
-        Peer::Unix | Peer::Unknown => None,
+    let (peer_addr, peer_origin) = match peer {
+        Peer::Ip { ip, port } => (Some(HopAddr { ip, port }), Origin::Peer),
+        Peer::Proxied { ip, port, .. } => (Some(HopAddr { ip, port }), Origin::ProxyProtocol),
+        Peer::ProxiedWithoutSource { sender } => (
+            Some(HopAddr {
+                ip: sender.ip(),
+                port: Some(sender.port()),
+            }),
+            Origin::Peer,
+        ),
+        Peer::Unix | Peer::Unknown => (None, Origin::Peer),
     };
     if peer_addr.is_some_and(|addr| addr.ip.is_unspecified()) {
         obs.peer(&peer, Verdict::Malformed(HopError::Unspecified));
         return Err(Error::UnspecifiedPeer);
     }
-    let peer_origin = match peer {
-        Peer::Proxied { .. } => Origin::ProxyProtocol,
-        _ => Origin::Peer,
-    };
-
-    let (Some(verdict), Read::Header { name, form }) = (peer_trust(settings, &peer), settings.read)
-    else {
+    let (Some(verdict), Read::Header(header)) = (peer_trust(settings, &peer), settings.read) else {
         // Rule 1: a peer that is not trusted is the client, whatever
         // headers say.
         return match peer_addr {
@@ -179,77 +130,143 @@ pub(crate) fn walk<O: Observer>(
     };
     obs.peer(&peer, verdict);
 
-    let walk = Walk {
+    let chain = Chain {
         settings,
         peer,
         peer_addr,
         peer_origin,
+        name: header.name,
+        index: 0,
+        empties: 0,
+        leftmost: None,
     };
-    match form {
-        Form::Forwarded => walk.chain(
-            name,
-            forwarded::RevElements::new(lines(headers, name)),
-            read_forwarded,
-            obs,
-        ),
-        Form::List => {
-            let elements = list::RevElements::new(lines(headers, name)).map(Ok);
-            walk.chain(name, elements, read_list, obs)
-        }
-        // One address per header: the last line, never split on commas.
-        Form::Single => walk.chain(name, last_line(headers, name), read_list, obs),
-        Form::SingleLastColon => {
-            walk.chain(name, last_line(headers, name), read_ip_port_last_colon, obs)
+    let lines = headers.lines_rev(header.name);
+    match settings.trust {
+        Trust::Proxies(ref set) => chain.run(InSet(set), header.form, lines, obs),
+        Trust::Hops { count, .. } | Trust::HopsFromAnyPeer { count } => {
+            chain.run(Counted(count), header.form, lines, obs)
         }
     }
 }
 
-/// A header's lines, last line first.
+/// How hops are trusted, as a type, so that each mode's walk is compiled
+/// on its own.
+trait HopTrust: Copy {
+    /// Trust by count (the verdict says so), and the count.
+    fn count(self) -> Option<usize>;
+    /// Whether the hop at `index` (from the right), at canonical `ip`, is a
+    /// trusted proxy.
+    fn trusted(self, index: usize, ip: IpAddr) -> bool;
+    /// [`trusted`](Self::trusted) for an IPv4 address as an integer.
+    fn trusted_v4(self, index: usize, ip: u32) -> bool;
+}
+
+/// Hops whose address is in the set are trusted.
+#[derive(Clone, Copy)]
+struct InSet<'s>(&'s ProxySet);
+
+impl HopTrust for InSet<'_> {
+    #[inline(always)]
+    fn count(self) -> Option<usize> {
+        None
+    }
+    #[inline(always)]
+    fn trusted(self, _: usize, ip: IpAddr) -> bool {
+        self.0.contains_canonical(ip)
+    }
+    #[inline(always)]
+    fn trusted_v4(self, _: usize, ip: u32) -> bool {
+        self.0.contains_v4(ip)
+    }
+}
+
+/// The nearest hops are trusted, the peer counted as the first: the hop
+/// just past the counted proxies is the client.
+#[derive(Clone, Copy)]
+struct Counted(usize);
+
+impl HopTrust for Counted {
+    #[inline(always)]
+    fn count(self) -> Option<usize> {
+        Some(self.0)
+    }
+    #[inline(always)]
+    fn trusted(self, index: usize, _: IpAddr) -> bool {
+        index + 1 < self.0
+    }
+    #[inline(always)]
+    fn trusted_v4(self, index: usize, _: u32) -> bool {
+        index + 1 < self.0
+    }
+}
+
+/// Why a hop is not an address: each stops the walk with its error (rule
+/// 4: never skipped, inside a trusted count too).
+#[derive(Clone, Copy)]
+enum NotAnAddress {
+    Unknown,
+    Obfuscated,
+    MissingFor,
+    Element(ElementError),
+    Address(HopError),
+}
+
+impl NotAnAddress {
+    fn verdict(self) -> Verdict {
+        match self {
+            NotAnAddress::Unknown => Verdict::Unknown,
+            NotAnAddress::Obfuscated => Verdict::Obfuscated,
+            NotAnAddress::MissingFor => Verdict::MissingFor,
+            NotAnAddress::Element(reason) => Verdict::MalformedElement(reason),
+            NotAnAddress::Address(reason) => Verdict::Malformed(reason),
+        }
+    }
+
+    fn error(self, index: usize) -> Error {
+        match self {
+            NotAnAddress::Unknown => Error::UnknownHop { index },
+            NotAnAddress::Obfuscated => Error::ObfuscatedHop { index },
+            NotAnAddress::MissingFor => Error::MissingFor { index },
+            NotAnAddress::Element(reason) => Error::MalformedElement { index, reason },
+            NotAnAddress::Address(reason) => Error::MalformedHop { index, reason },
+        }
+    }
+}
+
+type Read1 = fn(&[u8]) -> Result<HopAddr, NotAnAddress>;
+
 #[inline]
-pub(crate) fn lines<'h>(
-    headers: &'h HeaderMap,
-    name: &HeaderName,
-) -> impl Iterator<Item = &'h [u8]> + use<'h> {
-    headers
-        .get_all(name)
-        .iter()
-        .rev()
-        .map(HeaderValue::as_bytes)
-}
-
-/// A single-address header's one element: its last line, trimmed.
-fn last_line<'h>(
-    headers: &'h HeaderMap,
-    name: &HeaderName,
-) -> impl Iterator<Item = Result<&'h [u8], ElementError>> + use<'h> {
-    lines(headers, name)
-        .next()
-        .map(|line| Ok(trim_ows(line)))
-        .into_iter()
-}
-
-fn read_list(raw: &[u8]) -> Hop {
-    match parse_list_node(raw) {
-        Ok(node) => Hop::Node(node),
-        Err(e) => Hop::BadAddress(e),
+fn node_addr(node: Node) -> Result<HopAddr, NotAnAddress> {
+    match node {
+        Node::Ip(addr) => Ok(addr),
+        Node::Unknown => Err(NotAnAddress::Unknown),
+        Node::Obfuscated => Err(NotAnAddress::Obfuscated),
     }
 }
 
-fn read_ip_port_last_colon(raw: &[u8]) -> Hop {
-    match parse_ip_port_last_colon(raw) {
-        Ok(addr) => Hop::Node(Node::Ip(addr)),
-        Err(e) => Hop::BadAddress(e),
-    }
+/// A comma-list element, or a single-address header's value.
+#[inline]
+fn read_list(raw: &[u8]) -> Result<HopAddr, NotAnAddress> {
+    parse_list_node(raw)
+        .map_err(NotAnAddress::Address)
+        .and_then(node_addr)
 }
 
-fn read_forwarded(raw: &[u8]) -> Hop {
-    match Element::parse(raw) {
-        Err(e) => Hop::BadElement(e),
-        Ok(element) => match element.for_node() {
-            None => Hop::NoFor,
-            Some(Ok(node)) => Hop::Node(node),
-            Some(Err(e)) => Hop::BadAddress(e),
-        },
+/// `ip:port` split at the last colon, IPv6 unbracketed.
+fn read_ip_port_last_colon(raw: &[u8]) -> Result<HopAddr, NotAnAddress> {
+    parse_ip_port_last_colon(raw).map_err(NotAnAddress::Address)
+}
+
+/// The `for` node of a `Forwarded` element.
+#[inline]
+fn read_forwarded(raw: &[u8]) -> Result<HopAddr, NotAnAddress> {
+    if let Some(addr) = forwarded::quick_for(raw) {
+        return Ok(addr);
+    }
+    let element = Element::parse(raw).map_err(NotAnAddress::Element)?;
+    match element.for_node() {
+        None => Err(NotAnAddress::MissingFor),
+        Some(node) => node.map_err(NotAnAddress::Address).and_then(node_addr),
     }
 }
 
@@ -263,108 +280,241 @@ fn resolution(addr: HopAddr, origin: Origin, peer: Peer, trusted_proxies: usize)
     }
 }
 
-struct Walk<'s> {
+/// A walk stops with its answer, or goes on to the next hop.
+type Flow = ControlFlow<Result<Resolution, Error>>;
+
+/// A walk through the header of a trusted peer.
+struct Chain<'s> {
     settings: &'s Settings,
     /// Canonical.
     peer: Peer,
     /// `None` for a trusted Unix-socket peer.
     peer_addr: Option<HopAddr>,
     peer_origin: Origin,
+    name: &'static HeaderName,
+    /// Hops read so far: the index of the next one.
+    index: usize,
+    /// Empty elements skipped so far.
+    empties: usize,
+    /// The last hop read (at `index - 1`), when it was trusted.
+    leftmost: Option<HopAddr>,
 }
 
-impl Walk<'_> {
-    /// Walks the header's elements, newest first, from a trusted peer.
-    fn chain<'a, O, I>(
-        self,
-        name: &'static HeaderName,
-        elements: I,
-        read: impl Fn(&[u8]) -> Hop,
+impl Chain<'_> {
+    #[inline(always)]
+    fn run<'h, T, L, O>(
+        mut self,
+        trust: T,
+        form: Form,
+        lines: L,
         obs: &mut O,
     ) -> Result<Resolution, Error>
     where
+        T: HopTrust,
+        L: Iterator<Item = &'h [u8]>,
         O: Observer,
-        I: Iterator<Item = Result<&'a [u8], ElementError>>,
     {
-        let max_hops = self.settings.max_hops;
-        let count = match &self.settings.trust {
-            Trust::Hops { count, .. } => Some(*count),
-            Trust::Proxies(_) => None,
+        let flow = match form {
+            Form::List => self.list(trust, lines, obs),
+            Form::Forwarded => self.forwarded(trust, lines, obs),
+            Form::Single => self.single(trust, lines, read_list, obs),
+            Form::SingleLastColon => self.single(trust, lines, read_ip_port_last_colon, obs),
         };
-        let header = |index| Origin::Header { name, index };
-        let mut index = 0;
-        let mut empties = 0;
-        let mut leftmost: Option<(HopAddr, usize)> = None;
-        for element in elements {
-            let raw = match element {
-                Ok([]) => {
-                    empties += 1;
-                    if empties > MAX_EMPTY_ELEMENTS {
-                        return Err(Error::TooManyEmptyElements {
-                            limit: MAX_EMPTY_ELEMENTS,
-                        });
-                    }
+        match flow {
+            ControlFlow::Break(answer) => answer,
+            ControlFlow::Continue(()) => self.end(trust, obs),
+        }
+    }
+
+    /// A comma list across lines.
+    #[inline(always)]
+    fn list<'h, T, L, O>(&mut self, trust: T, lines: L, obs: &mut O) -> Flow
+    where
+        T: HopTrust,
+        L: Iterator<Item = &'h [u8]>,
+        O: Observer,
+    {
+        for line in lines {
+            if let Some(v4) = V4Line::read(line) {
+                for i in (0..v4.len()).rev() {
+                    let (ip, raw) = v4.get(line, i);
+                    self.v4_hop(trust, raw, ip, obs)?;
+                }
+                continue;
+            }
+            for raw in list::RevSplit::new(line) {
+                if raw.is_empty() {
+                    self.empty()?;
                     continue;
                 }
-                Ok(raw) => raw,
-                Err(reason) => {
-                    obs.hop(index, b"", None, Verdict::MalformedElement(reason));
-                    return Err(Error::MalformedElement { index, reason });
-                }
-            };
-            if index == max_hops {
-                obs.hop(index, raw, None, Verdict::BeyondLimit);
-                return Err(Error::TooManyHops { limit: max_hops });
+                self.hop(trust, raw, read_list, obs)?;
             }
-            // Every hop is read, inside a trusted count too (rule 4): one
-            // that is not an address is an error, never skipped.
-            let addr = match read(raw) {
-                Hop::Node(Node::Ip(addr)) => addr,
-                Hop::Node(Node::Unknown) => {
-                    obs.hop(index, raw, None, Verdict::Unknown);
-                    return Err(Error::UnknownHop { index });
-                }
-                Hop::Node(Node::Obfuscated) => {
-                    obs.hop(index, raw, None, Verdict::Obfuscated);
-                    return Err(Error::ObfuscatedHop { index });
-                }
-                Hop::NoFor => {
-                    obs.hop(index, raw, None, Verdict::MissingFor);
-                    return Err(Error::MissingFor { index });
-                }
-                Hop::BadElement(reason) => {
-                    obs.hop(index, raw, None, Verdict::MalformedElement(reason));
-                    return Err(Error::MalformedElement { index, reason });
-                }
-                Hop::BadAddress(reason) => {
-                    obs.hop(index, raw, None, Verdict::Malformed(reason));
-                    return Err(Error::MalformedHop { index, reason });
-                }
-            };
-            let trust = &self.settings.trust;
-            let verdict = match hop_trusted(trust, index, |set| set.contains_canonical(addr.ip)) {
-                false => Verdict::Client,
-                true if count.is_some() => Verdict::TrustedByCount,
-                true => Verdict::TrustedProxy,
-            };
-            obs.hop(index, raw, Some(addr), verdict);
-            if verdict == Verdict::Client {
-                return Ok(resolution(addr, header(index), self.peer, index + 1));
-            }
-            leftmost = Some((addr, index));
-            index += 1;
         }
+        ControlFlow::Continue(())
+    }
 
-        if index == 0 && empties > 0 {
+    /// RFC 7239 elements across lines.
+    #[inline(always)]
+    fn forwarded<'h, T, L, O>(&mut self, trust: T, lines: L, obs: &mut O) -> Flow
+    where
+        T: HopTrust,
+        L: Iterator<Item = &'h [u8]>,
+        O: Observer,
+    {
+        for line in lines {
+            let mut elements = forwarded::RevSplit::new(line);
+            for raw in &mut elements {
+                if raw.is_empty() {
+                    self.empty()?;
+                    continue;
+                }
+                self.hop(trust, raw, read_forwarded, obs)?;
+            }
+            if elements.unterminated() {
+                let reason = ElementError::UnterminatedQuote;
+                obs.hop(self.index, b"", None, Verdict::MalformedElement(reason));
+                let index = self.index;
+                return ControlFlow::Break(Err(Error::MalformedElement { index, reason }));
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// One address per header: the last line, never split on commas.
+    #[inline(always)]
+    fn single<'h, T, L, O>(&mut self, trust: T, mut lines: L, read: Read1, obs: &mut O) -> Flow
+    where
+        T: HopTrust,
+        L: Iterator<Item = &'h [u8]>,
+        O: Observer,
+    {
+        if let Some(line) = lines.next() {
+            let raw = trim_ows(line);
+            if raw.is_empty() {
+                return self.empty();
+            }
+            return self.hop(trust, raw, read, obs);
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// An empty element: not a hop, but only so many are skipped.
+    #[inline]
+    fn empty(&mut self) -> Flow {
+        self.empties += 1;
+        if self.empties > MAX_EMPTY_ELEMENTS {
+            return ControlFlow::Break(Err(Error::TooManyEmptyElements {
+                limit: MAX_EMPTY_ELEMENTS,
+            }));
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Stops at a hop past `max_hops`.
+    #[inline(always)]
+    fn within_limit<O: Observer>(&self, raw: &[u8], obs: &mut O) -> Flow {
+        if self.index == self.settings.max_hops {
+            obs.hop(self.index, raw, None, Verdict::BeyondLimit);
+            return ControlFlow::Break(Err(Error::TooManyHops {
+                limit: self.settings.max_hops,
+            }));
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// The next hop, read from `raw` by `read`.
+    #[inline(always)]
+    fn hop<T: HopTrust, O: Observer>(
+        &mut self,
+        trust: T,
+        raw: &[u8],
+        read: Read1,
+        obs: &mut O,
+    ) -> Flow {
+        self.within_limit(raw, obs)?;
+        match read(raw) {
+            Ok(addr) => {
+                let trusted = trust.trusted(self.index, addr.ip);
+                self.judged(trust, raw, addr, trusted, obs)
+            }
+            Err(why) => {
+                obs.hop(self.index, raw, None, why.verdict());
+                ControlFlow::Break(Err(why.error(self.index)))
+            }
+        }
+    }
+
+    /// The next hop, a bare IPv4 address read by [`V4Line`].
+    #[inline(always)]
+    fn v4_hop<T: HopTrust, O: Observer>(
+        &mut self,
+        trust: T,
+        raw: &[u8],
+        ip: u32,
+        obs: &mut O,
+    ) -> Flow {
+        self.within_limit(raw, obs)?;
+        if ip == 0 {
+            let why = NotAnAddress::Address(HopError::Unspecified);
+            obs.hop(self.index, raw, None, why.verdict());
+            return ControlFlow::Break(Err(why.error(self.index)));
+        }
+        let trusted = trust.trusted_v4(self.index, ip);
+        let addr = HopAddr {
+            ip: IpAddr::V4(Ipv4Addr::from(ip)),
+            port: None,
+        };
+        self.judged(trust, raw, addr, trusted, obs)
+    }
+
+    /// A hop read and judged: the client, or a proxy to step past.
+    #[inline(always)]
+    fn judged<T: HopTrust, O: Observer>(
+        &mut self,
+        trust: T,
+        raw: &[u8],
+        addr: HopAddr,
+        trusted: bool,
+        obs: &mut O,
+    ) -> Flow {
+        let verdict = match (trusted, trust.count()) {
+            (false, _) => Verdict::Client,
+            (true, Some(_)) => Verdict::TrustedByCount,
+            (true, None) => Verdict::TrustedProxy,
+        };
+        obs.hop(self.index, raw, Some(addr), verdict);
+        if !trusted {
+            let origin = Origin::Header {
+                name: self.name,
+                index: self.index,
+            };
+            return ControlFlow::Break(Ok(resolution(addr, origin, self.peer, self.index + 1)));
+        }
+        self.leftmost = Some(addr);
+        self.index += 1;
+        ControlFlow::Continue(())
+    }
+
+    /// The header ran out and every hop read was a trusted proxy.
+    fn end<T: HopTrust, O: Observer>(self, trust: T, obs: &mut O) -> Result<Resolution, Error> {
+        if self.index == 0 && self.empties > 0 {
             return Err(Error::EmptyHeader);
         }
-        if let Some(needed) = count {
+        if let Some(needed) = trust.count() {
             return Err(Error::ChainTooShort {
                 needed,
-                found: index,
+                found: self.index,
             });
         }
-        let answer = match (leftmost, self.peer_addr) {
-            (Some((addr, i)), _) => (addr, header(i), Position::Hop(i), i + 1),
+        let (addr, origin, position, trusted_proxies) = match (self.leftmost, self.peer_addr) {
+            (Some(addr), _) => {
+                let index = self.index - 1;
+                let origin = Origin::Header {
+                    name: self.name,
+                    index,
+                };
+                (addr, origin, Position::Hop(index), self.index)
+            }
             (None, Some(addr)) => (addr, self.peer_origin, Position::Peer, 0),
             // A trusted proxy on a Unix socket that names no client leaves
             // no address to answer with.
@@ -374,7 +524,6 @@ impl Walk<'_> {
         if self.settings.all_trusted == AllTrusted::Error {
             return Err(Error::AllHopsTrusted);
         }
-        let (addr, origin, position, trusted_proxies) = answer;
         obs.leftmost_is_the_answer(position);
         Ok(resolution(addr, origin, self.peer, trusted_proxies))
     }

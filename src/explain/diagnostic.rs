@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::header_names::FORWARDING_HEADERS;
 use crate::peer::Peer;
 use crate::resolution::{Origin, Resolution};
-use crate::resolver::{Form, Read, Settings, Trust};
+use crate::settings::{Form, Header, Read, Settings, Trust};
 use crate::walk::peer_trust;
 
 /// How much a diagnostic matters.
@@ -297,7 +297,7 @@ impl Request<'_> {
     fn configured(&self) -> Option<&'static HeaderName> {
         match self.settings.read {
             Read::Peer => None,
-            Read::Header { name, .. } => Some(name),
+            Read::Header(header) => Some(header.name),
         }
     }
 
@@ -401,10 +401,10 @@ pub(crate) fn find(request: &Request<'_>, wanted: Findings) -> Findings {
     if wanted.contains(Findings::DUPLICATE_SINGLE_HEADER)
         && matches!(
             request.settings.read,
-            Read::Header {
+            Read::Header(Header {
                 form: Form::Single | Form::SingleLastColon,
                 ..
-            }
+            })
         )
         && configured.is_some_and(|h| request.headers.get_all(h).iter().nth(1).is_some())
     {

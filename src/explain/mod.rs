@@ -34,9 +34,8 @@ use std::net::IpAddr;
 
 use http::HeaderMap;
 
-use crate::addr::{HopAddr, HopError};
+use crate::addr::HopAddr;
 use crate::error::Error;
-use crate::forwarded::ElementError;
 use crate::peer::Peer;
 use crate::resolution::Resolution;
 use crate::resolver::Resolver;
@@ -47,92 +46,12 @@ mod diagnostic;
 mod serialize;
 
 pub use crate::header_names::FORWARDING_HEADERS;
+pub use crate::verdict::{Position, Verdict};
 pub use diagnostic::{Diagnostic, Level};
 pub(crate) use diagnostic::{Findings, Request, find, word};
 
 /// The most bytes of a hop's text an explanation keeps.
 pub const MAX_RAW_LEN: usize = 80;
-
-/// What a walk decided about one step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Verdict {
-    /// The address is in the trusted-proxy set: step one hop further left.
-    TrustedProxy,
-    /// Trusted because it is among the configured number of nearest hops.
-    TrustedByCount,
-    /// A Unix-socket peer, trusted by configuration.
-    TrustedUnixPeer,
-    /// The client: the answer.
-    Client,
-    /// Not an address in any accepted form: the walk stops with an error.
-    Malformed(HopError),
-    /// A `Forwarded` element that does not follow RFC 7239.
-    MalformedElement(ElementError),
-    /// `unknown`: the walk stops with an error.
-    Unknown,
-    /// An obfuscated identifier: the walk stops with an error.
-    Obfuscated,
-    /// A `Forwarded` element without `for`: the walk stops with an error.
-    MissingFor,
-    /// Past `max_hops`: the walk stops with an error.
-    BeyondLimit,
-    /// A peer without an IP address that is not trusted.
-    NoAddress,
-    /// A trusted proxy that sent no configured header: it is the answer
-    /// (every step was trusted, and it is the leftmost).
-    TrustedWithoutHeader,
-}
-
-impl Verdict {
-    /// A stable `snake_case` name, for JSON.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Verdict::TrustedProxy => "trusted_proxy",
-            Verdict::TrustedByCount => "trusted_by_count",
-            Verdict::TrustedUnixPeer => "trusted_unix_peer",
-            Verdict::Client => "client",
-            Verdict::Malformed(_) => "malformed",
-            Verdict::MalformedElement(_) => "malformed_element",
-            Verdict::Unknown => "unknown",
-            Verdict::Obfuscated => "obfuscated",
-            Verdict::MissingFor => "missing_for",
-            Verdict::BeyondLimit => "beyond_limit",
-            Verdict::NoAddress => "no_address",
-            Verdict::TrustedWithoutHeader => "trusted_without_header",
-        }
-    }
-}
-
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Verdict::TrustedProxy => f.write_str("trusted proxy"),
-            Verdict::TrustedByCount => f.write_str("trusted (within the hop count)"),
-            Verdict::TrustedUnixPeer => f.write_str("trusted Unix-socket peer"),
-            Verdict::Client => f.write_str("CLIENT"),
-            Verdict::Malformed(reason) => write!(f, "malformed: {reason}"),
-            Verdict::MalformedElement(reason) => write!(f, "malformed element: {reason}"),
-            Verdict::Unknown => f.write_str("\"unknown\": identity not known to the proxy"),
-            Verdict::Obfuscated => f.write_str("obfuscated identifier"),
-            Verdict::MissingFor => f.write_str("element without for="),
-            Verdict::BeyondLimit => f.write_str("beyond max_hops"),
-            Verdict::NoAddress => f.write_str("no IP address"),
-            Verdict::TrustedWithoutHeader => {
-                f.write_str("trusted proxy, sent no configured header: the answer")
-            }
-        }
-    }
-}
-
-/// Which step: the peer, or a header hop counted from the right.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Position {
-    /// The socket peer.
-    Peer,
-    /// A header hop; 0 is the newest (rightmost) element.
-    Hop(usize),
-}
 
 /// One step of a walk.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -239,23 +158,38 @@ impl Observer for Recorder {
     }
 }
 
-pub(crate) fn explain(resolver: &Resolver, peer: Peer, headers: &HeaderMap) -> Explanation {
-    let settings = &*resolver.settings;
-    let mut recorder = Recorder { steps: Vec::new() };
-    let result = walk::walk(settings, peer, headers, &mut recorder);
-    let request = Request {
-        settings,
-        peer: &walk::canonical(peer),
-        headers,
-        result: &result,
-    };
-    let diagnostics = word(&request, find(&request, Findings::ALL));
-    Explanation {
-        configuration: resolver.to_string(),
-        peer,
-        steps: recorder.steps,
-        result,
-        diagnostics,
+impl Resolver {
+    /// Resolves as [`resolve`](Resolver::resolve) does, and records every
+    /// step with its verdict and diagnostics about the deployment. Allocates;
+    /// meant for debugging, logs and tools.
+    ///
+    /// ```
+    /// use realip::{Resolver, explain::Diagnostic};
+    /// use http::HeaderMap;
+    ///
+    /// let peer: std::net::SocketAddr = "127.0.0.6:40000".parse().unwrap();
+    /// let explanation = Resolver::default().explain(peer, &HeaderMap::new());
+    /// assert!(explanation.diagnostics.iter().any(|d| matches!(d, Diagnostic::SidecarHidesClient { .. })));
+    /// ```
+    pub fn explain(&self, peer: impl Into<Peer>, headers: &HeaderMap) -> Explanation {
+        let peer = peer.into();
+        let settings = &*self.settings;
+        let mut recorder = Recorder { steps: Vec::new() };
+        let result = walk::walk(settings, peer, headers, &mut recorder);
+        let request = Request {
+            settings,
+            peer: &peer.canonical(),
+            headers,
+            result: &result,
+        };
+        let diagnostics = word(&request, find(&request, Findings::ALL));
+        Explanation {
+            configuration: self.to_string(),
+            peer,
+            steps: recorder.steps,
+            result,
+            diagnostics,
+        }
     }
 }
 

@@ -1,0 +1,345 @@
+//! What a resolver is configured with, and the checks that make a
+//! configuration sound.
+//!
+//! The vocabulary every layer above shares: the [`Source`] read, the
+//! [`Trust`] given, the policies and limits, and [`ConfigError`], which
+//! says why a configuration cannot make a resolver. [`Settings::checked`]
+//! is the one place a configuration is judged, whichever way it was
+//! written (builder, text, files).
+
+use std::fmt;
+
+use http::HeaderName;
+
+use crate::header_names;
+use crate::trust::{ProxySet, TrustParseError};
+
+/// The default bound on the hops a resolver walks.
+pub const DEFAULT_MAX_HOPS: usize = 32;
+
+/// The largest `max_hops` a resolver accepts.
+pub const MAX_HOPS_LIMIT: usize = 1024;
+
+/// The most empty list elements (`a,,b`) a resolver skips before it
+/// refuses the header (RFC 9110 §5.6.1.2: "a reasonable number").
+pub const MAX_EMPTY_ELEMENTS: usize = 64;
+
+/// The one place a resolver reads the client from.
+///
+/// A resolver reads exactly one source and never falls back from one header
+/// to another: a fallback is how a client picks the header it forges.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Source {
+    /// The socket peer alone; headers are ignored.
+    Peer,
+    /// The RFC 7239 `Forwarded` header (`for=` parameters).
+    Forwarded,
+    /// A comma-list header: `X-Forwarded-For` or a custom one.
+    List(HeaderName),
+    /// A header that carries one address, set (overwritten) by the nearest
+    /// proxy: `X-Real-IP`, `CF-Connecting-IP`, `True-Client-IP`,
+    /// `Fly-Client-IP`, `X-Envoy-External-Address`,
+    /// `CloudFront-Viewer-Address` (read as `ip:port`, IPv6 unbracketed), …,
+    /// or any other name (written `header:NAME` in the text form, where a
+    /// bare name must be one realip knows). When the header appears on
+    /// several lines, the last line is used.
+    Single(HeaderName),
+}
+
+impl Source {
+    /// `X-Forwarded-For`.
+    pub fn x_forwarded_for() -> Self {
+        Source::List(HeaderName::from_static("x-forwarded-for"))
+    }
+
+    /// `X-Real-IP`.
+    pub fn x_real_ip() -> Self {
+        Source::Single(HeaderName::from_static("x-real-ip"))
+    }
+
+    /// The header this source reads, if any.
+    pub fn header_name(&self) -> Option<&HeaderName> {
+        match self {
+            Source::Peer => None,
+            Source::Forwarded => Some(&http::header::FORWARDED),
+            Source::List(name) | Source::Single(name) => Some(name),
+        }
+    }
+
+    /// Whether this source reads a header that appears at most once per hop
+    /// (a single-address header).
+    pub fn is_single(&self) -> bool {
+        matches!(self, Source::Single(_))
+    }
+}
+
+impl fmt::Display for Source {
+    /// `peer`, `forwarded`, `x-forwarded-for`, `list:NAME` for another list
+    /// header, the bare name of a single-address header realip knows
+    /// (`x-real-ip`, …), or `header:NAME` for any other: the text form that
+    /// parses back to this source.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Peer => f.write_str("peer"),
+            Source::Forwarded => f.write_str("forwarded"),
+            Source::List(name) if name == "x-forwarded-for" => f.write_str("x-forwarded-for"),
+            Source::List(name) => write!(f, "list:{name}"),
+            Source::Single(name) if header_names::is_known_single(name) => {
+                f.write_str(name.as_str())
+            }
+            Source::Single(name) => write!(f, "header:{name}"),
+        }
+    }
+}
+
+/// How a resolver decides which hops are its proxies.
+///
+/// ```
+/// use realip::{ProxySet, Resolver, Trust};
+///
+/// let resolver = Resolver::builder()
+///     .x_forwarded_for()
+///     .trusted_hops(2, "10.0.0.0/8".parse::<ProxySet>()?)
+///     .build()?;
+/// assert!(matches!(resolver.trust(), Trust::Hops { count: 2, .. }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Trust {
+    /// Hops whose address is in the set are proxies; the walk stops at the
+    /// first that is not.
+    Proxies(ProxySet),
+    /// The `count` nearest hops are proxies, the socket peer included
+    /// (Envoy's `xff_num_trusted_hops`, Istio's `numTrustedProxies`): 1
+    /// means the newest header element is the client. At least 1: that the
+    /// peer is the client is said by [`Source::Peer`]. Only a peer in
+    /// `peers` may send the header; any other peer is itself the client.
+    Hops {
+        /// How many proxies sit between the client and the application.
+        count: usize,
+        /// The peers that may send the header.
+        peers: ProxySet,
+    },
+    /// [`Trust::Hops`] from any peer. Safe only where the network lets
+    /// nothing reach the application but the counted proxies.
+    HopsFromAnyPeer {
+        /// How many proxies sit between the client and the application.
+        count: usize,
+    },
+}
+
+impl Trust {
+    /// The set a peer must be in to send the header (`None`: any peer may).
+    pub(crate) fn peers(&self) -> Option<&ProxySet> {
+        match self {
+            Trust::Proxies(set) | Trust::Hops { peers: set, .. } => Some(set),
+            Trust::HopsFromAnyPeer { .. } => None,
+        }
+    }
+
+    /// The hop count, when trust is by count.
+    pub(crate) fn count(&self) -> Option<usize> {
+        match *self {
+            Trust::Proxies(_) => None,
+            Trust::Hops { count, .. } | Trust::HopsFromAnyPeer { count } => Some(count),
+        }
+    }
+}
+
+/// What to answer when every hop is a trusted proxy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AllTrusted {
+    /// The leftmost (oldest) hop is the client, as nginx, Envoy and
+    /// proxy-addr answer.
+    #[default]
+    Leftmost,
+    /// Refuse: [`Error::AllHopsTrusted`](crate::Error::AllHopsTrusted).
+    Error,
+}
+
+/// Why a configuration cannot make a resolver.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A header source with no trusted proxy would never read the header.
+    #[error(
+        "the resolver reads {configured} but trusts no proxy, so the header would never be used; \
+         name the proxies that may send it (e.g. trust=10.0.0.0/8, with hops=N for a count of \
+         at least 1), or read the peer alone"
+    )]
+    NoTrust {
+        /// The configured source.
+        configured: String,
+    },
+    /// Trust is configured but the source is the peer alone.
+    #[error(
+        "trusted proxies are configured but the source is the peer alone; choose a header to read"
+    )]
+    TrustWithoutHeader,
+    /// The hop count is larger than `max_hops`.
+    #[error("{hops} trusted hops exceed max_hops ({max_hops})")]
+    HopsExceedLimit {
+        /// The configured hop count.
+        hops: usize,
+        /// The configured bound.
+        max_hops: usize,
+    },
+    /// A single-address header can vouch for one hop only.
+    #[error("a single-address header ({header}) holds one hop; a hop count above 1 cannot be met")]
+    SingleHeaderHops {
+        /// The header's name.
+        header: String,
+    },
+    /// `max_hops` is 0 or above [`MAX_HOPS_LIMIT`].
+    #[error("max_hops must be between 1 and {MAX_HOPS_LIMIT}, not {0}")]
+    InvalidMaxHops(usize),
+    /// A hop count of 0, whatever else is configured.
+    #[error(
+        "hops=0 trusts no proxy, so the peer would be the client: that is the peer source \
+         (read the peer alone); a hop count is at least 1 (1 = the newest header element is the \
+         client)"
+    )]
+    ZeroHops,
+    /// A trusted range that means more than it says (the whole address
+    /// space, or IPv6 that covers the IPv4-mapped addresses).
+    #[error(transparent)]
+    Range(#[from] TrustParseError),
+    /// More distinct custom header names than a process may read
+    /// ([`MAX_CUSTOM_NAMES`](crate::resolver::MAX_CUSTOM_NAMES)).
+    #[error(
+        "the resolvers of this process already read {} custom header names, the most allowed; \
+         {header} would be one more (build resolvers from configuration, never from request data)",
+        header_names::MAX_CUSTOM_NAMES
+    )]
+    TooManyHeaderNames {
+        /// The header that would be one too many.
+        header: String,
+    },
+}
+
+/// What a resolver was configured with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Settings {
+    pub(crate) source: Source,
+    /// How the source is read: what the walk follows.
+    pub(crate) read: Read,
+    pub(crate) trust: Trust,
+    pub(crate) all_trusted: AllTrusted,
+    pub(crate) max_hops: usize,
+    pub(crate) trust_unix_peer: bool,
+}
+
+impl Default for Settings {
+    /// The peer alone: correct and unspoofable when nothing sits in front of
+    /// the application.
+    fn default() -> Self {
+        Self {
+            source: Source::Peer,
+            read: Read::Peer,
+            trust: Trust::Proxies(ProxySet::new()),
+            all_trusted: AllTrusted::Leftmost,
+            max_hops: DEFAULT_MAX_HOPS,
+            trust_unix_peer: false,
+        }
+    }
+}
+
+/// How a checked [`Source`] is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Read {
+    /// The socket peer alone.
+    Peer,
+    /// A header.
+    Header(Header),
+}
+
+/// A header a resolver reads, and how.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Header {
+    /// The one `'static` copy of its name (what
+    /// [`Origin::Header`](crate::Origin::Header) names).
+    pub(crate) name: &'static HeaderName,
+    pub(crate) form: Form,
+}
+
+/// How a header's value holds its hops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// RFC 7239 elements.
+    Forwarded,
+    /// A comma list across lines.
+    List,
+    /// One address (the last line), `ip`, `ip:port` or `[v6]:port`.
+    Single,
+    /// One address (the last line) as `ip:port` split at the last colon,
+    /// IPv6 unbracketed: `CloudFront-Viewer-Address`.
+    SingleLastColon,
+}
+
+impl Settings {
+    /// Checks the configuration and fixes how the source is read.
+    pub(crate) fn checked(mut self) -> Result<Settings, ConfigError> {
+        if self.max_hops == 0 || self.max_hops > MAX_HOPS_LIMIT {
+            return Err(ConfigError::InvalidMaxHops(self.max_hops));
+        }
+        let peers = self.trust.peers();
+        if let Some(set) = peers {
+            set.check()?;
+        }
+        if let Some(count) = self.trust.count() {
+            if count == 0 {
+                return Err(ConfigError::ZeroHops);
+            }
+            if count > self.max_hops {
+                return Err(ConfigError::HopsExceedLimit {
+                    hops: count,
+                    max_hops: self.max_hops,
+                });
+            }
+            if let Source::Single(name) = &self.source {
+                if count > 1 {
+                    return Err(ConfigError::SingleHeaderHops {
+                        header: name.to_string(),
+                    });
+                }
+            }
+        }
+        let trusts_no_address = peers.is_some_and(ProxySet::is_empty);
+        match (&self.source, trusts_no_address) {
+            (Source::Peer, true) if self.trust_unix_peer => {
+                return Err(ConfigError::TrustWithoutHeader);
+            }
+            (Source::Peer, true) => {}
+            (Source::Peer, false) => return Err(ConfigError::TrustWithoutHeader),
+            (source, true) if !self.trust_unix_peer => {
+                return Err(ConfigError::NoTrust {
+                    configured: source.to_string(),
+                });
+            }
+            _ => {}
+        }
+        self.read = read(&self.source)?;
+        Ok(self)
+    }
+}
+
+/// How `source` is read, its header name interned once here so that each
+/// [`Resolution`](crate::Resolution) names it by a shared `'static` copy.
+fn read(source: &Source) -> Result<Read, ConfigError> {
+    let (name, form) = match source {
+        Source::Peer => return Ok(Read::Peer),
+        Source::Forwarded => (&http::header::FORWARDED, Form::Forwarded),
+        Source::List(name) => (name, Form::List),
+        Source::Single(name) if name == "cloudfront-viewer-address" => {
+            (name, Form::SingleLastColon)
+        }
+        Source::Single(name) => (name, Form::Single),
+    };
+    let name = header_names::intern(name).map_err(|_| ConfigError::TooManyHeaderNames {
+        header: name.to_string(),
+    })?;
+    Ok(Read::Header(Header { name, form }))
+}
