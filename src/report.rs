@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use http::HeaderMap;
 
 use crate::error::Error;
-use crate::explain::{Findings, Level, Request, find, word};
+use crate::explain::{Findings, Request, find, word};
 use crate::peer::Peer;
 use crate::resolution::Resolution;
 use crate::resolver::Resolver;
@@ -78,7 +78,7 @@ impl Reporter {
             return;
         }
         for diagnostic in word(&request, new) {
-            debug_assert_eq!(diagnostic.level(), Level::Warning);
+            debug_assert!(diagnostic.is_warning());
             tracing::warn!(
                 code = diagnostic.code(),
                 "realip: {diagnostic} (reported once)"

@@ -528,3 +528,6 @@ impl Chain<'_> {
         Ok(resolution(addr, origin, self.peer, trusted_proxies))
     }
 }
+
+#[cfg(test)]
+mod quick_readers;

@@ -25,15 +25,6 @@ use crate::resolution::{Origin, Resolution};
 use crate::settings::{Form, Header, Read, Settings, Trust};
 use crate::walk::peer_trust;
 
-/// How much a diagnostic matters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Level {
-    /// Worth knowing; often expected.
-    Info,
-    /// Probably a misconfiguration, or a client trying to spoof.
-    Warning,
-}
-
 /// Something the request says about the deployment.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -125,14 +116,23 @@ impl Diagnostic {
         }
     }
 
-    /// How much it matters.
-    pub fn level(&self) -> Level {
+    /// Whether it is a warning: probably a misconfiguration, or a client
+    /// trying to spoof. The others are notes: worth knowing, often
+    /// expected.
+    ///
+    /// ```
+    /// use realip::explain::Diagnostic;
+    ///
+    /// assert!(Diagnostic::AllHopsTrusted.is_warning());
+    /// assert!(!Diagnostic::ForwardedAndXForwardedFor.is_warning());
+    /// ```
+    pub fn is_warning(&self) -> bool {
         match self {
             Diagnostic::ForwardingHeadersIgnored { .. }
             | Diagnostic::ForwardedAndXForwardedFor
-            | Diagnostic::NonPublicClient { .. } => Level::Info,
-            Diagnostic::BalancerGaveNoSource { ignored, .. } if ignored.is_empty() => Level::Info,
-            _ => Level::Warning,
+            | Diagnostic::NonPublicClient { .. } => false,
+            Diagnostic::BalancerGaveNoSource { ignored, .. } => !ignored.is_empty(),
+            _ => true,
         }
     }
 }
@@ -243,7 +243,7 @@ impl Findings {
     const COUNT: u32 = 11;
     pub(crate) const ALL: Findings = Findings((1 << Self::COUNT) - 1);
 
-    /// The findings worded as [`Level::Warning`].
+    /// The findings worded as warnings ([`Diagnostic::is_warning`]).
     #[cfg(any(test, all(feature = "tracing", feature = "tower")))]
     pub(crate) const WARNINGS: Findings = Findings(
         Self::ALL.0
@@ -618,7 +618,7 @@ mod tests {
         for (finding, diagnostic) in &levels {
             assert_eq!(
                 Findings::WARNINGS.contains(*finding),
-                diagnostic.level() == Level::Warning,
+                diagnostic.is_warning(),
                 "{}",
                 diagnostic.code()
             );

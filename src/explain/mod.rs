@@ -47,7 +47,7 @@ mod serialize;
 
 pub use crate::header_names::FORWARDING_HEADERS;
 pub use crate::verdict::{Position, Verdict};
-pub use diagnostic::{Diagnostic, Level};
+pub use diagnostic::Diagnostic;
 pub(crate) use diagnostic::{Findings, Request, find, word};
 
 /// The most bytes of a hop's text an explanation keeps.
@@ -110,10 +110,7 @@ impl fmt::Display for Explanation {
             Err(e) => writeln!(f, "error: {e}")?,
         }
         for d in &self.diagnostics {
-            let level = match d.level() {
-                Level::Info => "note",
-                Level::Warning => "warning",
-            };
+            let level = if d.is_warning() { "warning" } else { "note" };
             writeln!(f, "{level}: {d}")?;
         }
         Ok(())

@@ -1,6 +1,6 @@
 //! The serde form of an explanation (feature `serde`).
 
-use super::{Diagnostic, Explanation, Level, Position, Step};
+use super::{Diagnostic, Explanation, Position, Step};
 use crate::resolution::Origin;
 
 /// The JSON (or other serde) form of an explanation, as the `explain` tool
@@ -41,10 +41,7 @@ impl serde::Serialize for Explanation {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.collect_seq(self.0.iter().map(|d| records::DiagnosticOut {
                     code: d.code(),
-                    level: match d.level() {
-                        Level::Info => "info",
-                        Level::Warning => "warning",
-                    },
+                    level: if d.is_warning() { "warning" } else { "info" },
                     message: d.to_string(),
                 }))
             }
