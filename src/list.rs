@@ -149,7 +149,7 @@ impl V4Line {
     /// Reads `line`: `None` unless it holds one to [`V4_LINE_HOPS`] bare
     /// IPv4 addresses, with optional whitespace around each and commas
     /// between them (no port, no empty element).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read(line: &[u8]) -> Option<V4Line> {
         // Spans are kept in 32 bits; no header line comes near 4 GiB.
         let end = u32::try_from(line.len()).ok()?;
