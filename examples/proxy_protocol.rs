@@ -125,7 +125,7 @@ async fn connection(ConnectInfo(info): ConnectInfo<ProxyConnInfo>) -> Json<Value
     let text = |v: Option<&[u8]>| v.map(|v| String::from_utf8_lossy(v).into_owned());
     Json(json!({
         "socket_peer": info.socket_peer().to_string(),
-        "header": info.version().map(|v| v.to_string()),
+        "header": info.version().map(|v| format!("v{v}")),
         "command": info.command().map(|c| c.to_string()),
         "source": info.source().map(|a| a.to_string()),
         "destination": info.destination().map(|a| a.to_string()),

@@ -212,15 +212,19 @@ where
                         http::header::CONTENT_TYPE,
                         http::HeaderValue::from_static("text/plain; charset=utf-8"),
                     );
-                    return ResponseFuture::Rejected {
-                        response: Some(response),
+                    return ResponseFuture {
+                        state: State::Rejected {
+                            response: Some(response),
+                        },
                     };
                 }
                 request.extensions_mut().insert::<Error>(error);
             }
         }
-        ResponseFuture::Inner {
-            future: self.inner.call(request),
+        ResponseFuture {
+            state: State::Inner {
+                future: self.inner.call(request),
+            },
         }
     }
 }
@@ -228,10 +232,18 @@ where
 pin_project! {
     /// The response future of [`ClientIpService`]: the inner service's, or
     /// a ready rejection. Never boxed.
-    #[project = ResponseFutureProj]
-    #[allow(missing_docs)] // the fields are private in all but name
+    ///
+    /// Opaque, so that how it is built can change without breaking callers.
+    pub struct ResponseFuture<F, B> {
+        #[pin]
+        state: State<F, B>,
+    }
+}
 
-    pub enum ResponseFuture<F, B> {
+pin_project! {
+    /// Where the response comes from.
+    #[project = StateProj]
+    enum State<F, B> {
         /// The request went on to the inner service.
         Inner {
             #[pin]
@@ -251,9 +263,9 @@ where
     type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            ResponseFutureProj::Inner { future } => future.poll(cx),
-            ResponseFutureProj::Rejected { response } => Poll::Ready(Ok(response
+        match self.project().state.project() {
+            StateProj::Inner { future } => future.poll(cx),
+            StateProj::Rejected { response } => Poll::Ready(Ok(response
                 .take()
                 .expect("ResponseFuture polled after completion"))),
         }
@@ -262,9 +274,12 @@ where
 
 impl<F, B> std::fmt::Debug for ResponseFuture<F, B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ResponseFuture::Inner { .. } => f.write_str("ResponseFuture::Inner"),
-            ResponseFuture::Rejected { .. } => f.write_str("ResponseFuture::Rejected"),
-        }
+        let state = match self.state {
+            State::Inner { .. } => "Inner",
+            State::Rejected { .. } => "Rejected",
+        };
+        f.debug_struct("ResponseFuture")
+            .field("state", &format_args!("{state}"))
+            .finish()
     }
 }

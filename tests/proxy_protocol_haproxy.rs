@@ -20,7 +20,7 @@ use axum::extract::{ConnectInfo, Request};
 use axum::response::Json;
 use axum::routing::get;
 use axum::{Extension, Router};
-use realip::proxy_protocol::{Command as PpCommand, ProxyConnInfo, ProxyProtocolListener, Version};
+use realip::proxy_protocol::{Command as PpCommand, ProxyConnInfo, ProxyProtocolListener};
 use realip::tower::{ClientIpLayer, peer_from_extensions};
 use realip::{ClientIp, Resolver};
 use serde_json::{Value, json};
@@ -109,7 +109,7 @@ async fn whoami(ConnectInfo(info): ConnectInfo<ProxyConnInfo>, client: ClientIp)
         "socket_peer": info.socket_peer().to_string(),
         "source": info.source().map(|a| a.to_string()),
         "destination": info.destination().map(|a| a.to_string()),
-        "version": info.version().map(|v| v.to_string()),
+        "version": info.version().map(|v| format!("v{v}")),
         "crc32c": tlvs.crc32c().is_some(),
         "unique_id": tlvs.unique_id().map(|v| String::from_utf8_lossy(v).into_owned()),
     }))
@@ -268,7 +268,7 @@ backend be_v1
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let local = seen.lock().unwrap().iter().any(|info| {
-                info.version() == Some(Version::V2)
+                info.version() == Some(2)
                     && info.command() == Some(PpCommand::Local)
                     && info.peer()
                         == realip::Peer::ProxiedWithoutSource {

@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
                     }
                 }
             }
-            let _ = (header.source(), header.destination(), header.addresses());
+            let _ = (header.source(), header.destination(), header.unix_paths());
             let tlvs = header.tlvs();
             assert_eq!(
                 tlvs.iter().map(|t| 3 + t.value.len()).sum::<usize>(),

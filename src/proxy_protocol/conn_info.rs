@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::decode::decode;
-use super::header::{Command, ProxyHeader, Transport, Version};
+use super::header::{Command, ProxyHeader, Transport};
 use super::tlv::Tlvs;
 use crate::peer::Peer;
 
@@ -51,7 +51,8 @@ pub struct ProxyConnInfo {
 /// What is kept of an accepted header.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Accepted {
-    version: Version,
+    /// 1 or 2.
+    version: u8,
     command: Command,
     transport: Transport,
     source: Option<SocketAddr>,
@@ -138,8 +139,8 @@ impl ProxyConnInfo {
         self.header.is_some()
     }
 
-    /// The header's version, when one was accepted.
-    pub fn version(&self) -> Option<Version> {
+    /// The header's protocol version (1 or 2), when one was accepted.
+    pub fn version(&self) -> Option<u8> {
         self.header.as_ref().map(|h| h.version)
     }
 
@@ -179,17 +180,5 @@ impl From<&ProxyConnInfo> for Peer {
 impl From<ProxyConnInfo> for Peer {
     fn from(info: ProxyConnInfo) -> Self {
         info.peer()
-    }
-}
-
-#[cfg(feature = "axum")]
-#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-impl
-    axum::extract::connect_info::Connected<
-        axum::serve::IncomingStream<'_, super::ProxyProtocolListener>,
-    > for ProxyConnInfo
-{
-    fn connect_info(stream: axum::serve::IncomingStream<'_, super::ProxyProtocolListener>) -> Self {
-        stream.remote_addr().clone()
     }
 }

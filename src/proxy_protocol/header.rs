@@ -6,24 +6,6 @@ use std::net::SocketAddr;
 
 use super::tlv::Tlvs;
 
-/// The protocol version a header was written in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Version {
-    /// Version 1: one line of text.
-    V1,
-    /// Version 2: binary, with optional TLVs.
-    V2,
-}
-
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Version::V1 => "v1",
-            Version::V2 => "v2",
-        })
-    }
-}
-
 /// What the sender asks of the receiver.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Command {
@@ -66,8 +48,13 @@ impl fmt::Display for Transport {
 }
 
 /// The endpoints of the relayed connection, as the header gives them.
+///
+/// Private: users read them through [`ProxyHeader::source`],
+/// [`destination`](ProxyHeader::destination) and
+/// [`unix_paths`](ProxyHeader::unix_paths), so there is no enum to name or
+/// match on; the decoders build it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Addresses<'a> {
+pub(super) enum Addresses<'a> {
     /// No addresses: v1 `UNKNOWN`, v2 `AF_UNSPEC`, or a `LOCAL` header
     /// (whose address block is ignored, as the specification requires).
     /// The receiver uses the real connection endpoints.
@@ -91,15 +78,15 @@ pub enum Addresses<'a> {
 /// A decoded PROXY protocol header, borrowing the bytes it was decoded
 /// from.
 ///
-/// Made by [`decode`](super::decode). Every header it returns is valid in
+/// Made by [`decode`](super::decode()). Every header it returns is valid in
 /// full: TLVs are well formed, a CRC32C TLV matches, an SSL TLV's
 /// sub-TLVs are well formed.
 ///
 /// ```
-/// use realip::proxy_protocol::{Command, Version, decode};
+/// use realip::proxy_protocol::{Command, decode};
 ///
 /// let header = decode(b"PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\nGET / HTTP/1.1\r\n")?;
-/// assert_eq!(header.version(), Version::V1);
+/// assert_eq!(header.version(), 1);
 /// assert_eq!(header.command(), Command::Proxy);
 /// assert_eq!(header.source(), Some("192.0.2.1:56324".parse()?));
 /// assert_eq!(header.encoded_len(), 45); // what follows is application data
@@ -108,7 +95,8 @@ pub enum Addresses<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ProxyHeader<'a> {
     pub(super) bytes: &'a [u8],
-    pub(super) version: Version,
+    /// 1 or 2.
+    pub(super) version: u8,
     pub(super) command: Command,
     pub(super) transport: Transport,
     pub(super) addresses: Addresses<'a>,
@@ -116,8 +104,9 @@ pub struct ProxyHeader<'a> {
 }
 
 impl<'a> ProxyHeader<'a> {
-    /// The version the header was written in.
-    pub fn version(&self) -> Version {
+    /// The protocol version the header was written in: 1 (a line of text)
+    /// or 2 (binary, with optional TLVs), the specification's own numbers.
+    pub fn version(&self) -> u8 {
         self.version
     }
 
@@ -131,14 +120,10 @@ impl<'a> ProxyHeader<'a> {
         self.transport
     }
 
-    /// The relayed connection's endpoints.
-    pub fn addresses(&self) -> Addresses<'a> {
-        self.addresses
-    }
-
     /// The client's address and port: the source of a `PROXY` header with
     /// IP endpoints. `None` for `LOCAL`, `UNKNOWN`, `AF_UNSPEC` and Unix
-    /// sockets, which all mean "use the real connection endpoints".
+    /// sockets (see [`unix_paths`](Self::unix_paths)), which all mean "use
+    /// the real connection endpoints".
     pub fn source(&self) -> Option<SocketAddr> {
         match self.addresses {
             Addresses::Inet { source, .. } => Some(source),
@@ -146,10 +131,40 @@ impl<'a> ProxyHeader<'a> {
         }
     }
 
-    /// The address the client connected to, when the header names one.
+    /// The address the client connected to, when the header names IP
+    /// endpoints (exactly when [`source`](Self::source) is `Some`).
     pub fn destination(&self) -> Option<SocketAddr> {
         match self.addresses {
             Addresses::Inet { destination, .. } => Some(destination),
+            _ => None,
+        }
+    }
+
+    /// The source and destination paths of a v2 `PROXY` header with Unix
+    /// socket endpoints (`AF_UNIX`), without their NUL padding; `None` for
+    /// every other header. They name no IP client: such a header has no
+    /// [`source`](Self::source).
+    ///
+    /// ```
+    /// use realip::proxy_protocol::decode;
+    ///
+    /// // v2 PROXY UNIX stream: two 108-byte NUL-padded paths.
+    /// let mut bytes = b"\r\n\r\n\0\r\nQUIT\n\x21\x31\x00\xd8".to_vec();
+    /// for path in [&b"/run/src.sock"[..], b"/run/dst.sock"] {
+    ///     bytes.extend(path);
+    ///     bytes.resize(bytes.len() + 108 - path.len(), 0);
+    /// }
+    /// let header = decode(&bytes)?;
+    /// assert_eq!(header.unix_paths(), Some((&b"/run/src.sock"[..], &b"/run/dst.sock"[..])));
+    /// assert_eq!(header.source(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn unix_paths(&self) -> Option<(&'a [u8], &'a [u8])> {
+        match self.addresses {
+            Addresses::Unix {
+                source,
+                destination,
+            } => Some((source, destination)),
             _ => None,
         }
     }

@@ -15,7 +15,8 @@ use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::task::{AbortHandle, JoinSet};
 
 use super::conn_info::ProxyConnInfo;
-use super::decode::{DecodeError, InvalidHeader, decode};
+use super::decode::decode;
+use super::error::{DecodeError, InvalidHeader};
 use super::stream::ProxiedStream;
 use crate::trust::ProxySet;
 
@@ -486,5 +487,17 @@ impl axum::serve::Listener for ProxyProtocolListener {
     /// The listener's own address, as a connection without a header.
     fn local_addr(&self) -> io::Result<Self::Addr> {
         self.tcp.local_addr().map(ProxyConnInfo::plain)
+    }
+}
+
+// Here rather than beside `ProxyConnInfo`: it names the listener, and
+// `conn_info` sits below `listener`, which must not be imported back.
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, ProxyProtocolListener>>
+    for ProxyConnInfo
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, ProxyProtocolListener>) -> Self {
+        stream.remote_addr().clone()
     }
 }

@@ -85,9 +85,13 @@
 //! # }
 //! ```
 
+// Imports go one way, from the bottom up: `error` (and `crc32c`) -> `tlv`
+// -> `header` -> `v1`/`v2` -> `decode` -> `stream`/`conn_info` ->
+// `listener`. No module imports one that imports it back.
 mod conn_info;
 mod crc32c;
 mod decode;
+mod error;
 mod header;
 mod listener;
 mod stream;
@@ -96,11 +100,12 @@ mod v1;
 mod v2;
 
 pub use conn_info::ProxyConnInfo;
-pub use decode::{DecodeError, InvalidHeader, decode};
-pub use header::{Addresses, Command, ProxyHeader, Transport, Version};
+pub use decode::decode;
+pub use error::{DecodeError, InvalidHeader};
+pub use header::{Command, ProxyHeader, Transport};
 pub use listener::{
     DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_HANDSHAKES, Mode, ProxyProtocolListener,
     ProxyProtocolListenerBuilder,
 };
 pub use stream::ProxiedStream;
-pub use tlv::{MAX_UNIQUE_ID_LEN, Ssl, Tlv, TlvIter, Tlvs};
+pub use tlv::{MAX_UNIQUE_ID_LEN, Ssl, Tlv, Tlvs};

@@ -10,7 +10,7 @@ use std::fmt;
 use std::iter::FusedIterator;
 
 use super::crc32c::Crc32c;
-use super::decode::InvalidHeader;
+use super::error::InvalidHeader;
 
 /// The longest `UNIQUE_ID` value the specification allows.
 pub const MAX_UNIQUE_ID_LEN: usize = 128;
@@ -91,7 +91,10 @@ impl<'a> Tlvs<'a> {
     }
 
     /// Every TLV, in order.
-    pub fn iter(&self) -> TlvIter<'a> {
+    ///
+    /// The iterator borrows the header's bytes only, not this `Tlvs`, so it
+    /// can be kept after the `Tlvs` that `header.tlvs()` returned is gone.
+    pub fn iter(&self) -> impl FusedIterator<Item = Tlv<'a>> + Clone + use<'a> {
         TlvIter { rest: self.bytes }
     }
 
@@ -176,27 +179,10 @@ impl fmt::Debug for Tlvs<'_> {
     }
 }
 
-impl<'a> IntoIterator for Tlvs<'a> {
-    type Item = Tlv<'a>;
-    type IntoIter = TlvIter<'a>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.iter()
-    }
-}
-
-impl<'a> IntoIterator for &Tlvs<'a> {
-    type Item = Tlv<'a>;
-    type IntoIter = TlvIter<'a>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.iter()
-    }
-}
-
-/// The TLVs of a [`Tlvs`] area, in order.
-#[derive(Clone, Debug)]
-pub struct TlvIter<'a> {
+/// The TLVs of a [`Tlvs`] area, in order. Private: callers see it only as
+/// `impl FusedIterator`, so it can change without breaking them.
+#[derive(Clone)]
+struct TlvIter<'a> {
     rest: &'a [u8],
 }
 

@@ -8,8 +8,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::decode::{DecodeError, InvalidHeader};
-use super::header::{Addresses, Command, ProxyHeader, Transport, Version};
+use super::error::{DecodeError, InvalidHeader};
+use super::header::{Addresses, Command, ProxyHeader, Transport};
 use super::tlv::Tlvs;
 
 /// The longest line, CRLF included (`PROXY UNKNOWN` with two full IPv6
@@ -90,7 +90,7 @@ pub(super) fn decode(input: &[u8]) -> Result<ProxyHeader<'_>, DecodeError> {
 fn header<'a>(bytes: &'a [u8], transport: Transport, addresses: Addresses<'a>) -> ProxyHeader<'a> {
     ProxyHeader {
         bytes,
-        version: Version::V1,
+        version: 1,
         command: Command::Proxy,
         transport,
         addresses,

@@ -2,8 +2,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use super::decode::{DecodeError, InvalidHeader};
-use super::header::{Addresses, Command, ProxyHeader, Transport, Version};
+use super::error::{DecodeError, InvalidHeader};
+use super::header::{Addresses, Command, ProxyHeader, Transport};
 use super::tlv::{self, Tlvs};
 
 /// `\r\n\r\n\0\r\nQUIT\n`: it contains a NUL, so it is never a C string.
@@ -40,7 +40,7 @@ pub(super) fn decode(input: &[u8]) -> Result<ProxyHeader<'_>, DecodeError> {
             .ok_or_else(|| DecodeError::Incomplete(total - input.len()))?;
         return Ok(ProxyHeader {
             bytes,
-            version: Version::V2,
+            version: 2,
             command,
             transport: Transport::Unspecified,
             addresses: Addresses::Unspecified,
@@ -89,7 +89,7 @@ pub(super) fn decode(input: &[u8]) -> Result<ProxyHeader<'_>, DecodeError> {
     };
     Ok(ProxyHeader {
         bytes,
-        version: Version::V2,
+        version: 2,
         command,
         transport,
         addresses,
