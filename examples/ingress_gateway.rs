@@ -21,8 +21,8 @@
 //! - HTTPS terminated at the gateway changes nothing here: an L4 balancer
 //!   adds no header.
 //!
-//! Configuration: `x-forwarded-for; trust=istio-sidecar` (the preset
-//! `preset:istio-gateway`). It trusts the one hop the app's sidecar vouches
+//! Configuration: `x-forwarded-for; trust=istio-sidecar` (the deployment
+//! `deployment:istio-gateway`). It trusts the one hop the app's sidecar vouches
 //! for — the gateway's append — which is sound only when every path to the
 //! app goes through the gateway: enforce it with an `AuthorizationPolicy`
 //! that admits only the gateway's identity, or an in-mesh caller could write
@@ -50,7 +50,7 @@ fn resolve(title: &str, resolver: &Resolver, xff: Option<&str>) -> String {
 }
 
 fn main() {
-    let resolver: Resolver = "preset:istio-gateway"
+    let resolver: Resolver = "deployment:istio-gateway"
         .parse()
         .expect("a valid configuration");
     println!("configuration: {resolver}\n");

@@ -63,8 +63,10 @@
 //! - `proxy_protocol` (feature `proxy-protocol`): PROXY protocol v1/v2
 //!   decoding and a tokio listener that accepts it only from configured
 //!   senders; its source becomes the peer.
-//! - [`config`]: the text form (`REALIP="x-forwarded-for; trust=10.0.0.0/8"`)
-//!   and, with feature `serde`, configuration files.
+//! - [`config`]: the text form (`REALIP="x-forwarded-for; trust=10.0.0.0/8"`),
+//!   deployments (`deployment:gcp-lb`, …) and, with feature `serde`,
+//!   configuration files. Every configuration mistake, whichever way it was
+//!   written, is a [`ConfigError`].
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

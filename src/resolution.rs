@@ -10,6 +10,9 @@ use ipnet::IpNet;
 use crate::addr::HopError;
 use crate::peer::Peer;
 
+#[cfg(feature = "serde")]
+mod serde;
+
 /// The client's IP address, as resolved by a [`Resolver`](crate::Resolver).
 ///
 /// A value type like [`IpAddr`]: `Copy`, ordered, hashable, printable and

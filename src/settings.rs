@@ -2,12 +2,11 @@
 //! configuration sound.
 //!
 //! The vocabulary every layer above shares: the [`Source`] read, the
-//! [`Trust`] given, the policies and limits, and [`ConfigError`], which
-//! says why a configuration cannot make a resolver. [`Settings::checked`]
-//! is the one place a configuration is judged, whichever way it was
-//! written (builder, text, files).
-
-use std::fmt;
+//! [`Trust`] given, the policies and limits, and [`ConfigError`], the one
+//! type that says why a configuration cannot make a resolver, whichever way
+//! it was written (builder, text, files). [`Settings::checked`] is the one
+//! place a configuration is judged; text and files only turn words into
+//! settings.
 
 use http::HeaderName;
 
@@ -71,25 +70,6 @@ impl Source {
     /// (a single-address header).
     pub fn is_single(&self) -> bool {
         matches!(self, Source::Single(_))
-    }
-}
-
-impl fmt::Display for Source {
-    /// `peer`, `forwarded`, `x-forwarded-for`, `list:NAME` for another list
-    /// header, the bare name of a single-address header realip knows
-    /// (`x-real-ip`, …), or `header:NAME` for any other: the text form that
-    /// parses back to this source.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::Peer => f.write_str("peer"),
-            Source::Forwarded => f.write_str("forwarded"),
-            Source::List(name) if name == "x-forwarded-for" => f.write_str("x-forwarded-for"),
-            Source::List(name) => write!(f, "list:{name}"),
-            Source::Single(name) if header_names::is_known_single(name) => {
-                f.write_str(name.as_str())
-            }
-            Source::Single(name) => write!(f, "header:{name}"),
-        }
     }
 }
 
@@ -160,7 +140,22 @@ pub enum AllTrusted {
     Error,
 }
 
-/// Why a configuration cannot make a resolver.
+/// Why a configuration cannot make a resolver: text or a file that does not
+/// say a configuration, or settings that are not sound. Each message names
+/// the offending part and what to write instead.
+///
+/// The builder, the text form and configuration files all answer with this
+/// type, so a mistake reads the same whichever way it was written.
+///
+/// ```
+/// use realip::{ConfigError, Resolver};
+///
+/// let typo = "x-forwarded-fro; trust=10.0.0.0/8".parse::<Resolver>().unwrap_err();
+/// assert!(matches!(typo, ConfigError::UnknownSource { closest: Some("x-forwarded-for"), .. }));
+///
+/// let unsound = Resolver::builder().x_forwarded_for().build().unwrap_err();
+/// assert!(matches!(unsound, ConfigError::NoTrust { .. }));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -203,10 +198,12 @@ pub enum ConfigError {
          client)"
     )]
     ZeroHops,
-    /// A trusted range that means more than it says (the whole address
-    /// space, or IPv6 that covers the IPv4-mapped addresses).
+    /// Trusted proxies that are not a sound set: an entry that is not an
+    /// address, a range or a preset, or a range that means more than it
+    /// says (the whole address space, or IPv6 that covers the IPv4-mapped
+    /// addresses).
     #[error(transparent)]
-    Range(#[from] TrustParseError),
+    Trust(#[from] TrustParseError),
     /// More distinct custom header names than a process may read
     /// ([`MAX_CUSTOM_NAMES`](crate::resolver::MAX_CUSTOM_NAMES)).
     #[error(
@@ -218,6 +215,84 @@ pub enum ConfigError {
         /// The header that would be one too many.
         header: String,
     },
+    // Mistakes found while reading text or a file, before the settings
+    // are checked.
+    /// The source is not well formed (`list:` without a name, a name that
+    /// is not a valid header name).
+    #[error(
+        "invalid source {0:?}: expected peer, forwarded, x-forwarded-for, list:NAME, header:NAME, \
+         a single-address header realip knows, or deployment:NAME"
+    )]
+    InvalidSource(String),
+    /// A bare name that is not a source realip knows. Another header is
+    /// written `header:NAME` (one address) or `list:NAME` (a comma list).
+    #[error("unknown source {given:?}: {}", unknown_source_advice(.closest))]
+    UnknownSource {
+        /// The name given (at most 64 characters of it).
+        given: String,
+        /// The known source it most resembles, if any is close.
+        closest: Option<&'static str>,
+    },
+    /// An option written where the source belongs (`trust; trust=…`).
+    #[error(
+        "{0:?} is an option, not a source: the source comes first, then the options \
+         (for example x-forwarded-for; trust=10.0.0.0/8)"
+    )]
+    OptionAsSource(String),
+    /// A deployment name realip does not know.
+    #[error(
+        "unknown deployment {0:?}: expected direct, istio-tproxy, istio-sidecar-xff, istio-gateway, gcp-lb, aws-alb, cloudflare or nginx"
+    )]
+    UnknownDeployment(String),
+    /// A configuration file that names its deployment under both keys,
+    /// `deployment` and its older spelling `preset`.
+    #[error(
+        "deployment and preset are both given: preset is the older name of deployment; keep \
+         deployment alone"
+    )]
+    DeploymentAndPreset,
+    /// An unknown option.
+    #[error(
+        "unknown option {0:?}: expected trust=, hops=, any-peer, all-trusted=, max-hops= or unix-peer"
+    )]
+    UnknownOption(String),
+    /// An option given twice.
+    #[error("option {0:?} is given twice")]
+    DuplicateOption(String),
+    /// A value that is not what the option takes.
+    #[error("invalid value for {option}: {value:?} ({expected})")]
+    InvalidValue {
+        /// The option.
+        option: &'static str,
+        /// The value given (at most 64 characters of it).
+        value: String,
+        /// What it takes.
+        expected: &'static str,
+    },
+    /// `any-peer` without `hops=`.
+    #[error("any-peer only applies with hops=N")]
+    AnyPeerWithoutHops,
+    /// `any-peer` and `trust=` together: either any peer may send the
+    /// header or only the listed ones.
+    #[error(
+        "any-peer and trust= contradict each other: list the peers that may send the header, or accept any peer"
+    )]
+    AnyPeerWithTrust,
+}
+
+/// What [`ConfigError::UnknownSource`] advises: the likely intended source,
+/// or every kind of source when none is close.
+fn unknown_source_advice(closest: &Option<&'static str>) -> String {
+    match closest {
+        Some(name) => format!(
+            "did you mean {name}? (another single-address header is written header:NAME, a \
+             comma-list header list:NAME)"
+        ),
+        None => "expected peer, forwarded, x-forwarded-for, list:NAME, header:NAME, \
+                 deployment:NAME, or a single-address header realip knows (x-real-ip, \
+                 cf-connecting-ip, …)"
+            .to_owned(),
+    }
 }
 
 /// What a resolver was configured with.

@@ -37,6 +37,9 @@ use std::str::FromStr;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
+#[cfg(feature = "serde")]
+mod serde;
+
 /// A named set of address ranges for a common kind of proxy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]

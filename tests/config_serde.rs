@@ -9,9 +9,9 @@
 use std::net::SocketAddr;
 
 use http::HeaderMap;
-use realip::config::{ConfigParseError, Deployment, ResolverConfig};
+use realip::config::{Deployment, ResolverConfig};
 use realip::resolver::MAX_HOPS_LIMIT;
-use realip::{ClientIp, Preset, ProxySet, Resolver, Source};
+use realip::{ClientIp, ConfigError, Preset, ProxySet, Resolver, Source};
 use serde_json::json;
 
 fn from_toml(text: &str) -> Result<Resolver, String> {
@@ -86,26 +86,44 @@ const VALID: &[(&str, &str, &str)] = &[
     ),
     (
         r#"
+        deployment = "aws-alb"
+        trust = "10.0.0.0/16"
+        "#,
+        r#"{"deployment": "aws-alb", "trust": "10.0.0.0/16"}"#,
+        "x-forwarded-for; hops=1; trust=10.0.0.0/16",
+    ),
+    (
+        r#"deployment = "gcp-lb""#,
+        r#"{"deployment": "gcp-lb"}"#,
+        "x-forwarded-for; hops=2; trust=130.211.0.0/22, 35.191.0.0/16",
+    ),
+    (
+        r#"
+        deployment = "istio-sidecar-xff"
+        all_trusted = "error"
+        "#,
+        r#"{"deployment": "istio-sidecar-xff", "all_trusted": "error"}"#,
+        "x-forwarded-for; trust=istio-sidecar; all-trusted=error",
+    ),
+    // Explicit settings refine the deployment.
+    (
+        r#"
+        deployment = "cloudflare"
+        source = "true-client-ip"
+        trust = ["173.245.48.0/20"]
+        "#,
+        r#"{"deployment": "cloudflare", "source": "true-client-ip", "trust": ["173.245.48.0/20"]}"#,
+        "true-client-ip; trust=173.245.48.0/20",
+    ),
+    // `preset`, the older name of `deployment`, is still read.
+    (
+        r#"
         preset = "aws-alb"
         trust = "10.0.0.0/16"
         "#,
         r#"{"preset": "aws-alb", "trust": "10.0.0.0/16"}"#,
         "x-forwarded-for; hops=1; trust=10.0.0.0/16",
     ),
-    (
-        r#"preset = "gcp-lb""#,
-        r#"{"preset": "gcp-lb"}"#,
-        "x-forwarded-for; hops=2; trust=130.211.0.0/22, 35.191.0.0/16",
-    ),
-    (
-        r#"
-        preset = "istio-sidecar-xff"
-        all_trusted = "error"
-        "#,
-        r#"{"preset": "istio-sidecar-xff", "all_trusted": "error"}"#,
-        "x-forwarded-for; trust=istio-sidecar; all-trusted=error",
-    ),
-    // Explicit settings refine the preset.
     (
         r#"
         preset = "cloudflare"
@@ -236,7 +254,7 @@ fn a_section_of_a_larger_file() {
         listen = "0.0.0.0:8000"
 
         [realip]
-        preset = "istio-gateway"
+        deployment = "istio-gateway"
         max-hops = 16
         "#,
     )
@@ -253,32 +271,45 @@ fn a_section_of_a_larger_file() {
 }
 
 #[test]
-fn a_resolver_config_keeps_its_preset_until_built() {
+fn a_resolver_config_keeps_its_deployment_until_built() {
     let config: ResolverConfig = toml::from_str(
+        r#"
+        deployment = "aws-alb"
+        trust = "10.0.0.0/16"
+        "#,
+    )
+    .unwrap();
+    assert_eq!(config.deployment, Some(Deployment::AwsAlb));
+    assert_eq!(config.source, None);
+    assert_eq!(config.hops, None);
+    assert_eq!(config.trust, Some("10.0.0.0/16".parse().unwrap()));
+    assert_eq!(
+        config,
+        "deployment:aws-alb; trust=10.0.0.0/16".parse().unwrap()
+    );
+    assert_eq!(
+        config.build().unwrap().to_string(),
+        "x-forwarded-for; hops=1; trust=10.0.0.0/16"
+    );
+    // The older spellings, in a file and in text, hold the same config.
+    let older: ResolverConfig = toml::from_str(
         r#"
         preset = "aws-alb"
         trust = "10.0.0.0/16"
         "#,
     )
     .unwrap();
-    assert_eq!(config.preset, Some(Deployment::AwsAlb));
-    assert_eq!(config.source, None);
-    assert_eq!(config.hops, None);
-    assert_eq!(config.trust, Some("10.0.0.0/16".parse().unwrap()));
+    assert_eq!(older, config);
     assert_eq!(config, "preset:aws-alb; trust=10.0.0.0/16".parse().unwrap());
-    assert_eq!(
-        config.build().unwrap().to_string(),
-        "x-forwarded-for; hops=1; trust=10.0.0.0/16"
-    );
 
     // A config that does not build is still a config: it is checked at
     // build, and the file form and the text form agree on why.
-    let config: ResolverConfig = serde_json::from_str(r#"{"preset": "nginx"}"#).unwrap();
+    let config: ResolverConfig = serde_json::from_str(r#"{"deployment": "nginx"}"#).unwrap();
     let from_file = config.build().unwrap_err();
-    let from_text = "preset:nginx".parse::<Resolver>().unwrap_err();
+    let from_text = "deployment:nginx".parse::<Resolver>().unwrap_err();
     assert_eq!(from_file, from_text);
     assert!(
-        matches!(from_file, ConfigParseError::Invalid(_)),
+        matches!(from_file, ConfigError::NoTrust { .. }),
         "{from_file:?}"
     );
 }
@@ -379,7 +410,7 @@ const INVALID: &[(&str, &str)] = &[
         "#,
         "a list of addresses, CIDR ranges or presets",
     ),
-    // Sources and presets.
+    // Sources and deployments.
     (
         r#"
         source = "x forwarded for"
@@ -394,12 +425,36 @@ const INVALID: &[(&str, &str)] = &[
         "#,
         "invalid source",
     ),
-    (r#"preset = "heroku""#, "unknown preset \"heroku\""),
+    (r#"deployment = "heroku""#, "unknown deployment \"heroku\""),
+    (r#"preset = "heroku""#, "unknown deployment \"heroku\""),
+    (
+        r#"
+        deployment = "aws-alb"
+        "#,
+        "trusts no proxy",
+    ),
     (
         r#"
         preset = "aws-alb"
         "#,
         "trusts no proxy",
+    ),
+    // Two names for one setting: the file must say which it means.
+    (
+        r#"
+        deployment = "aws-alb"
+        preset = "aws-alb"
+        trust = "10.0.0.0/16"
+        "#,
+        "deployment and preset are both given",
+    ),
+    (
+        r#"
+        preset = "gcp-lb"
+        deployment = "aws-alb"
+        trust = "10.0.0.0/16"
+        "#,
+        "deployment and preset are both given",
     ),
     // Options.
     (
@@ -518,7 +573,15 @@ fn json_errors_name_the_problem_too() {
             json!({"source": "x forwarded for", "trust": "10.0.0.0/8"}),
             "invalid source",
         ),
-        (json!({"preset": "heroku"}), "heroku"),
+        (
+            json!({"deployment": "heroku"}),
+            "unknown deployment \"heroku\"",
+        ),
+        (json!({"preset": "heroku"}), "unknown deployment \"heroku\""),
+        (
+            json!({"deployment": "aws-alb", "preset": "aws-alb", "trust": "10.0.0.0/16"}),
+            "deployment and preset are both given",
+        ),
         (
             json!({"source": "x-forwarded-for", "trust": "10.0.0.0/8", "any-peer": true}),
             "any-peer only applies with hops",
@@ -548,6 +611,7 @@ fn json_errors_name_the_problem_too() {
 fn error_messages_do_not_echo_unbounded_input() {
     let long = "x".repeat(10_000);
     for toml_text in [
+        format!("deployment = \"{long}\""),
         format!("preset = \"{long}\""),
         format!("source = \"list:{long} {long}\"\ntrust = \"10.0.0.0/8\""),
         format!("source = \"x-forwarded-for\"\ntrust = [\"{long}\"]"),
@@ -687,23 +751,26 @@ fn assert_round_trips(resolver: &Resolver, origin: &str) {
 }
 
 #[test]
-fn every_deployment_preset_round_trips() {
+fn every_deployment_round_trips() {
     for deployment in Deployment::ALL {
         assert_eq!(deployment.to_string().parse::<Deployment>(), Ok(deployment));
         let upper = deployment.name().to_ascii_uppercase();
         assert_eq!(upper.parse::<Deployment>(), Ok(deployment), "{upper}");
 
-        // Presets that need the operator's ranges get one.
-        let bare = format!("preset:{deployment}");
+        // Deployments that need the operator's ranges get one.
+        let bare = format!("deployment:{deployment}");
         let config = match bare.parse::<Resolver>() {
             Ok(_) => bare,
             Err(_) => format!("{bare}; trust=10.0.0.0/16"),
         };
         let resolver = text(&config);
-        assert!(!resolver.to_string().contains("preset"), "{config}");
+        assert!(!resolver.to_string().contains("deployment"), "{config}");
         assert_round_trips(&resolver, &config);
+        // The older spelling builds the same resolver.
+        let older = config.replacen("deployment:", "preset:", 1);
+        assert_eq!(text(&older), resolver, "{older}");
 
-        // Every option refines a preset, and still round-trips.
+        // Every option refines a deployment, and still round-trips.
         for options in ["; max-hops=8", "; all-trusted=error", "; unix-peer"] {
             let refined = format!("{config}{options}");
             match refined.parse::<Resolver>() {
@@ -762,7 +829,10 @@ fn every_combination_of_options_round_trips() {
                             // Only the combinations the builder refuses:
                             // more hops than max-hops, or a count above 1
                             // for a single-address header.
-                            Err(ConfigParseError::Invalid(_)) => {}
+                            Err(
+                                ConfigError::HopsExceedLimit { .. }
+                                | ConfigError::SingleHeaderHops { .. },
+                            ) => {}
                             Err(e) => panic!("{config:?}: {e}"),
                         }
                     }
@@ -813,7 +883,19 @@ fn sources_round_trip() {
 #[test]
 fn text_form_errors_beyond_the_unit_tests() {
     let table: &[(&str, &str)] = &[
-        ("preset:", "unknown preset"),
+        ("deployment:", "unknown deployment"),
+        ("preset:", "unknown deployment"),
+        ("deployment:heroku", "unknown deployment \"heroku\""),
+        ("preset:heroku", "unknown deployment \"heroku\""),
+        // The first part names one deployment: no second one, no source.
+        (
+            "deployment:aws-alb; deployment:gcp-lb",
+            "unknown option \"deployment:gcp-lb\"",
+        ),
+        (
+            "x-forwarded-for; deployment=aws-alb",
+            "unknown option \"deployment\"",
+        ),
         ("x-forwarded-for; hops=; trust=10.0.0.0/8", "hops"),
         ("x-forwarded-for; trust=10.0.0.0/8; max-hops=0", "not 0"),
         (
@@ -852,10 +934,12 @@ fn text_form_errors_beyond_the_unit_tests() {
         );
     }
     // Errors quote at most 64 characters of what they were given.
-    let long = format!("preset:{}", "y".repeat(5000));
-    let err = long.parse::<Resolver>().unwrap_err().to_string();
-    assert!(err.contains(&"y".repeat(64)), "{err:.200}");
-    assert!(!err.contains(&"y".repeat(65)), "{err:.200}");
+    for prefix in ["deployment:", "preset:"] {
+        let long = format!("{prefix}{}", "y".repeat(5000));
+        let err = long.parse::<Resolver>().unwrap_err().to_string();
+        assert!(err.contains(&"y".repeat(64)), "{err:.200}");
+        assert!(!err.contains(&"y".repeat(65)), "{err:.200}");
+    }
     // MAX_HOPS_LIMIT itself is accepted.
     assert_round_trips(
         &text(&format!(
@@ -873,13 +957,19 @@ fn review_findings_stay_fixed() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("any-peer") && err.contains("trust"), "{err}");
-    // preset: is case-insensitive like every other keyword.
+    // deployment: and preset: are case-insensitive like every other keyword.
+    assert_eq!(
+        "DEPLOYMENT:gcp-lb".parse::<Resolver>().unwrap(),
+        "deployment:gcp-lb".parse::<Resolver>().unwrap()
+    );
     assert_eq!(
         "PRESET:gcp-lb".parse::<Resolver>().unwrap(),
-        "preset:gcp-lb".parse::<Resolver>().unwrap()
+        "deployment:gcp-lb".parse::<Resolver>().unwrap()
     );
-    // A multi-byte first part never panics the preset check.
+    // A multi-byte first part never panics the deployment check.
     assert!("présetx".parse::<Resolver>().is_err());
+    assert!("déploymentx".parse::<Resolver>().is_err());
+    assert!("deploymenté:gcp-lb".parse::<Resolver>().is_err());
     // A list item may itself be a comma list.
     let r = from_toml("source = \"x-forwarded-for\"\ntrust = [\"10.0.0.0/8, private\"]").unwrap();
     assert_eq!(r.to_string(), "x-forwarded-for; trust=10.0.0.0/8, private");
@@ -946,7 +1036,7 @@ fn rule13_unknown_source_names_are_errors_that_name_the_closest_source() {
         .unwrap_err();
     assert!(matches!(
         err,
-        ConfigParseError::UnknownSource {
+        ConfigError::UnknownSource {
             closest: Some("x-forwarded-for"),
             ..
         }
@@ -1035,6 +1125,10 @@ fn rule13_hops_zero_is_refused_in_every_combination() {
             "source = \"x-forwarded-for\"\nhops = 0\ntrust = \"10.0.0.0/8\"\nunix_peer = true",
         ),
         ("peer; hops=0", "source = \"peer\"\nhops = 0"),
+        (
+            "deployment:aws-alb; hops=0; trust=10.0.0.0/16",
+            "deployment = \"aws-alb\"\nhops = 0\ntrust = \"10.0.0.0/16\"",
+        ),
         (
             "preset:aws-alb; hops=0; trust=10.0.0.0/16",
             "preset = \"aws-alb\"\nhops = 0\ntrust = \"10.0.0.0/16\"",

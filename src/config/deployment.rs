@@ -1,0 +1,124 @@
+//! Deployments: the topologies realip knows by name, and the configuration
+//! each starts from.
+//!
+//! A deployment is a starting point, never a guess: it names what the
+//! topology's proxies write, and leaves out what only the operator knows
+//! (the addresses of their own balancer, their CDN's ranges). A deployment
+//! that needs those ranges does not build until `trust=` gives them.
+
+use http::HeaderName;
+
+use super::ResolverConfig;
+use crate::resolver::Source;
+use crate::trust::ProxySet;
+
+/// A deployment: a starting configuration for a common topology, written
+/// `deployment:NAME` in the text form and `deployment = "NAME"` in files.
+///
+/// Later settings refine it: `deployment:aws-alb; trust=10.0.0.0/16` is
+/// the AWS configuration with the VPC range the balancer connects from.
+///
+/// ```
+/// use realip::config::Deployment;
+///
+/// let gcp: Deployment = "gcp-lb".parse().unwrap();
+/// assert_eq!(gcp, Deployment::GcpLb);
+/// let resolver = gcp.config().build().unwrap();
+/// assert_eq!(resolver.to_string(), "x-forwarded-for; hops=2; trust=130.211.0.0/22, 35.191.0.0/16");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Deployment {
+    /// Nothing in front of the application: the peer.
+    Direct,
+    /// An Istio sidecar in TPROXY mode: the peer is the caller.
+    IstioTproxy,
+    /// An Istio sidecar that appends `X-Forwarded-For`.
+    IstioSidecarXff,
+    /// An Istio ingress gateway that appends `X-Forwarded-For`, reached
+    /// through the application's sidecar in REDIRECT mode.
+    IstioGateway,
+    /// Google Cloud's external Application Load Balancer, which appends
+    /// `<client>,<lb-ip>` and connects from its front ends.
+    GcpLb,
+    /// An AWS Application Load Balancer (one appended hop); add `trust=` with
+    /// the VPC range the balancer connects from.
+    AwsAlb,
+    /// Cloudflare's `CF-Connecting-IP`; add `trust=` with Cloudflare's
+    /// published ranges.
+    Cloudflare,
+    /// nginx with `real_ip_recursive on`; add `trust=` with what
+    /// `set_real_ip_from` lists.
+    Nginx,
+}
+
+impl Deployment {
+    /// Every deployment.
+    pub const ALL: [Deployment; 8] = [
+        Deployment::Direct,
+        Deployment::IstioTproxy,
+        Deployment::IstioSidecarXff,
+        Deployment::IstioGateway,
+        Deployment::GcpLb,
+        Deployment::AwsAlb,
+        Deployment::Cloudflare,
+        Deployment::Nginx,
+    ];
+
+    /// The deployment's name, as the text form and files write it.
+    ///
+    /// ```
+    /// use realip::config::Deployment;
+    ///
+    /// assert_eq!(Deployment::IstioSidecarXff.name(), "istio-sidecar-xff");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Deployment::Direct => "direct",
+            Deployment::IstioTproxy => "istio-tproxy",
+            Deployment::IstioSidecarXff => "istio-sidecar-xff",
+            Deployment::IstioGateway => "istio-gateway",
+            Deployment::GcpLb => "gcp-lb",
+            Deployment::AwsAlb => "aws-alb",
+            Deployment::Cloudflare => "cloudflare",
+            Deployment::Nginx => "nginx",
+        }
+    }
+
+    /// The configuration the deployment starts from.
+    pub fn config(self) -> ResolverConfig {
+        let xff = Some(Source::x_forwarded_for());
+        let set = |s: &str| Some(s.parse::<ProxySet>().expect("deployment ranges are valid"));
+        let base = ResolverConfig::default();
+        match self {
+            Deployment::Direct | Deployment::IstioTproxy => ResolverConfig {
+                source: Some(Source::Peer),
+                ..base
+            },
+            Deployment::IstioSidecarXff | Deployment::IstioGateway => ResolverConfig {
+                source: xff,
+                trust: set("istio-sidecar"),
+                ..base
+            },
+            Deployment::GcpLb => ResolverConfig {
+                source: xff,
+                hops: Some(2),
+                trust: set("130.211.0.0/22, 35.191.0.0/16"),
+                ..base
+            },
+            Deployment::AwsAlb => ResolverConfig {
+                source: xff,
+                hops: Some(1),
+                ..base
+            },
+            Deployment::Cloudflare => ResolverConfig {
+                source: Some(Source::Single(HeaderName::from_static("cf-connecting-ip"))),
+                ..base
+            },
+            Deployment::Nginx => ResolverConfig {
+                source: xff,
+                ..base
+            },
+        }
+    }
+}

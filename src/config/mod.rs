@@ -1,0 +1,170 @@
+//! Configuration from text: one line for an environment variable, or a
+//! table in a TOML/JSON/YAML file (feature `serde`).
+//!
+//! # The text form
+//!
+//! ```text
+//! REALIP="x-forwarded-for; trust=10.0.0.0/8, istio-sidecar"
+//! REALIP="x-forwarded-for; hops=2; trust=130.211.0.0/22, 35.191.0.0/16"
+//! REALIP="deployment:aws-alb; trust=10.0.0.0/16"
+//! ```
+//!
+//! The first part says what to read, the rest are options, separated by
+//! `;`:
+//!
+//! | part | meaning |
+//! |---|---|
+//! | `peer` | the socket peer alone (the default) |
+//! | `forwarded` | RFC 7239 `Forwarded` |
+//! | `x-forwarded-for` | `X-Forwarded-For` |
+//! | `list:NAME` | another comma-list header |
+//! | `x-real-ip`, `cf-connecting-ip`, `true-client-ip`, `fly-client-ip`, `x-envoy-external-address`, `cloudfront-viewer-address`, `fastly-client-ip`, `x-client-ip`, `x-cluster-client-ip`, `x-azure-clientip` | that single-address header |
+//! | `header:NAME` | any other single-address header |
+//! | `deployment:NAME` | a deployment (below); later options refine it |
+//! | `trust=SET` | trusted proxies: addresses, CIDRs, presets (`loopback`, `private`, `link-local`, `istio-sidecar`) |
+//! | `hops=N` | trust the N nearest proxies (the peer included; at least 1); `trust=` then says which peers may send the header |
+//! | `any-peer` | with `hops=`: accept the header from any peer |
+//! | `all-trusted=leftmost` or `all-trusted=error` | the answer when every hop is trusted |
+//! | `max-hops=N` | the most hops walked (default 32) |
+//! | `unix-peer` | trust a Unix-socket peer |
+//!
+//! A preset names a set of addresses (`trust=private`); a [`Deployment`]
+//! names a topology, and is where a configuration starts from:
+//!
+//! | deployment | expands to | add |
+//! |---|---|---|
+//! | `direct`, `istio-tproxy` | `peer` | |
+//! | `istio-sidecar-xff` | `x-forwarded-for; trust=istio-sidecar` | |
+//! | `istio-gateway` | `x-forwarded-for; trust=istio-sidecar` | (see the README's caveat) |
+//! | `gcp-lb` | `x-forwarded-for; hops=2; trust=130.211.0.0/22, 35.191.0.0/16` | |
+//! | `aws-alb` | `x-forwarded-for; hops=1` | `trust=` your VPC CIDR |
+//! | `cloudflare` | `cf-connecting-ip` | `trust=` Cloudflare's ranges |
+//! | `nginx` | `x-forwarded-for` | `trust=` nginx's addresses |
+//!
+//! `preset:NAME` is the older spelling of `deployment:NAME` and is still
+//! read, so that scripts written for it keep working.
+//!
+//! Names are case-insensitive; numbers are plain decimal (`8`, never `+8`
+//! or `08`). Nothing is guessed: a bare name that is not one of the
+//! sources above is an error that names the closest one, so that a typo
+//! (`x-forwarded-fro`) cannot become a header no proxy overwrites, which
+//! any client could then write. Every mistake is a
+//! [`ConfigError`], the same type the builder answers
+//! with.
+//!
+//! A [`Resolver`]'s `Display` writes this form back, so a configuration
+//! round-trips.
+//!
+//! ```
+//! use realip::Resolver;
+//!
+//! let resolver: Resolver = "x-forwarded-for; trust=10.0.0.0/8, istio-sidecar".parse().unwrap();
+//! assert_eq!(resolver.to_string(), "x-forwarded-for; trust=10.0.0.0/8, istio-sidecar");
+//!
+//! let gcp: Resolver = "deployment:gcp-lb".parse().unwrap();
+//! assert_eq!(gcp.to_string(), "x-forwarded-for; hops=2; trust=130.211.0.0/22, 35.191.0.0/16");
+//! // The older spelling means the same.
+//! assert_eq!("preset:gcp-lb".parse::<Resolver>().unwrap(), gcp);
+//!
+//! let err = "x-forwarded-for; trust=10.0.0.0/33".parse::<Resolver>().unwrap_err();
+//! assert!(err.to_string().contains("10.0.0.0/33"));
+//!
+//! let typo = "x-forwarded-fro; trust=10.0.0.0/8".parse::<Resolver>().unwrap_err();
+//! assert!(typo.to_string().contains("did you mean x-forwarded-for?"));
+//!
+//! let custom: Resolver = "header:x-my-ip; trust=10.0.0.0/8".parse().unwrap();
+//! assert_eq!(custom.to_string(), "header:x-my-ip; trust=10.0.0.0/8");
+//! ```
+//!
+//! # Files (feature `serde`)
+//!
+//! The same settings as a table; unknown keys are refused:
+//!
+//! ```toml
+//! [realip]
+//! source = "x-forwarded-for"          # or deployment = "gcp-lb"
+//! trust = ["10.0.0.0/8", "istio-sidecar"]   # or one string "10.0.0.0/8, istio-sidecar"
+//! hops = 1                            # optional
+//! any_peer = false
+//! all_trusted = "leftmost"
+//! max_hops = 32
+//! unix_peer = false
+//! ```
+//!
+//! The key `preset` is the older name of `deployment` and is still read;
+//! a table that gives both is refused.
+
+mod deployment;
+#[cfg(feature = "serde")]
+mod serde;
+mod text;
+
+pub use deployment::Deployment;
+
+use crate::resolver::{AllTrusted, ConfigError, Resolver, Source};
+use crate::trust::ProxySet;
+
+/// Settings for a [`Resolver`], each optional: what the text form and
+/// configuration files hold before they are checked.
+///
+/// ```
+/// use realip::config::{Deployment, ResolverConfig};
+///
+/// let config: ResolverConfig = "deployment:aws-alb; trust=10.0.0.0/16".parse().unwrap();
+/// assert_eq!(config.deployment, Some(Deployment::AwsAlb));
+/// assert_eq!(config.hops, None); // the deployment's hop count applies at build
+/// let resolver = config.build().unwrap();
+/// assert_eq!(resolver.to_string(), "x-forwarded-for; hops=1; trust=10.0.0.0/16");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResolverConfig {
+    /// A deployment the other settings refine.
+    pub deployment: Option<Deployment>,
+    /// What to read (default: the peer).
+    pub source: Option<Source>,
+    /// Trusted proxies, or with `hops` the peers allowed to send the header.
+    pub trust: Option<ProxySet>,
+    /// Trust by count: this many nearest proxies, the peer included.
+    pub hops: Option<usize>,
+    /// With `hops`: accept the header from any peer.
+    pub any_peer: bool,
+    /// The answer when every hop is trusted.
+    pub all_trusted: Option<AllTrusted>,
+    /// The most hops walked.
+    pub max_hops: Option<usize>,
+    /// Trust a Unix-socket peer.
+    pub unix_peer: bool,
+}
+
+impl ResolverConfig {
+    /// Applies the deployment (if any) under the explicit settings, checks
+    /// the result and makes the resolver.
+    pub fn build(&self) -> Result<Resolver, ConfigError> {
+        let base = self.deployment.map(Deployment::config).unwrap_or_default();
+        let source = self.source.clone().or(base.source).unwrap_or(Source::Peer);
+        let trust = self.trust.clone().or(base.trust);
+        let hops = self.hops.or(base.hops);
+        let mut builder = Resolver::builder().source(source);
+        match (hops, self.any_peer) {
+            (Some(_), true) if self.trust.is_some() => {
+                return Err(ConfigError::AnyPeerWithTrust);
+            }
+            (Some(n), true) => builder = builder.trusted_hops_from_any_peer(n),
+            (Some(n), false) => builder = builder.trusted_hops(n, trust.unwrap_or_default()),
+            (None, true) => return Err(ConfigError::AnyPeerWithoutHops),
+            (None, false) => {
+                if let Some(set) = trust {
+                    builder = builder.trusted_proxies(set);
+                }
+            }
+        }
+        if let Some(policy) = self.all_trusted {
+            builder = builder.all_trusted(policy);
+        }
+        if let Some(max) = self.max_hops {
+            builder = builder.max_hops(max);
+        }
+        builder.trust_unix_peer(self.unix_peer).build()
+    }
+}
