@@ -35,6 +35,7 @@ const FIRST_READ: usize = 536;
 
 /// What to do with connections from peers outside the trusted senders.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Mode {
     /// Close them: every connection must come from a trusted sender and
     /// start with a PROXY header. The setting the specification asks for.
