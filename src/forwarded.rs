@@ -18,18 +18,12 @@
 //! whitespace around `;` and `=` is tolerated (a leniency for producers seen
 //! in the wild; it never changes what a value means).
 //!
-//! ```
-//! use realip::addr::Node;
-//! use realip::forwarded::{Element, RevElements};
+//! The module is internal (public only to fuzz targets); its examples are
+//! the unit test `tests::doc_examples`:
 //!
-//! let line: &[u8] = br#"for=192.0.2.43, for="[2001:db8:cafe::17]:4711";proto=https"#;
-//! let mut elements = RevElements::new(std::iter::once(line));
-//!
-//! let newest = Element::parse(elements.next().unwrap().unwrap()).unwrap();
-//! let Some(Ok(Node::Ip(hop))) = newest.for_node() else { panic!() };
-//! assert_eq!(hop.ip.to_string(), "2001:db8:cafe::17");
-//! assert_eq!(hop.port, Some(4711));
-//! assert_eq!(newest.proto().unwrap().as_raw(), b"https");
+//! ```text
+//! Forwarded: for=192.0.2.43, for="[2001:db8:cafe::17]:4711";proto=https
+//! newest element: for = 2001:db8:cafe::17 port 4711, proto = https
 //! ```
 
 use crate::addr::{HopError, Node, parse_forwarded_node};
@@ -65,7 +59,7 @@ pub enum ElementError {
     /// A parameter occurs twice in one element (RFC 7239 §4: MUST NOT).
     #[error("a parameter occurs more than once in the element")]
     DuplicateParameter,
-    /// More than [`MAX_PARAMETERS`] parameters in one element.
+    /// More than 16 parameters in one element.
     #[error("the element has more than {MAX_PARAMETERS} parameters")]
     TooManyParameters,
 }
@@ -158,26 +152,26 @@ pub struct Value<'a> {
 }
 
 impl<'a> Value<'a> {
+    // The walk reads values only as nodes (`node`); these accessors serve
+    // the fuzz target and the unit tests.
+
     /// The value as written: a token, or the inside of the quoted-string with
     /// its quoted-pairs still escaped.
+    #[cfg(any(test, fuzzing))]
     pub fn as_raw(&self) -> &'a [u8] {
         self.raw
     }
 
     /// Whether the value was a quoted-string.
+    #[cfg(any(test, fuzzing))]
     pub fn is_quoted(&self) -> bool {
         self.quoted
     }
 
     /// The value with quoted-pairs unescaped (allocates; for display and
-    /// for parameters other than `for`/`by`).
-    ///
-    /// ```
-    /// use realip::forwarded::Element;
-    ///
-    /// let e = Element::parse(br#"host="ex\"ample.com""#).unwrap();
-    /// assert_eq!(e.host().unwrap().unescaped(), b"ex\"ample.com");
-    /// ```
+    /// for parameters other than `for`/`by`): `"ex\"ample.com"` reads
+    /// `ex"ample.com`.
+    #[cfg(any(test, fuzzing))]
     pub fn unescaped(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.raw.len());
         let mut escaped = false;
@@ -227,17 +221,10 @@ pub struct Element<'a> {
 }
 
 impl<'a> Element<'a> {
-    /// Parses one element (the text between two list commas, trimmed).
-    ///
-    /// ```
-    /// use realip::forwarded::{Element, ElementError};
-    ///
-    /// assert!(Element::parse(b"for=192.0.2.60;proto=http;by=203.0.113.43").is_ok());
-    /// assert_eq!(
-    ///     Element::parse(b"for=192.0.2.1;FOR=192.0.2.2"),
-    ///     Err(ElementError::DuplicateParameter)
-    /// );
-    /// ```
+    /// Parses one element (the text between two list commas, trimmed):
+    /// `for=192.0.2.60;proto=http;by=203.0.113.43` is one, and
+    /// `for=192.0.2.1;FOR=192.0.2.2` is
+    /// [`DuplicateParameter`](ElementError::DuplicateParameter).
     pub fn parse(s: &'a [u8]) -> Result<Self, ElementError> {
         let mut element = Element::default();
         let mut names: [&[u8]; MAX_PARAMETERS] = [&[]; MAX_PARAMETERS];
@@ -292,7 +279,11 @@ impl<'a> Element<'a> {
         }
     }
 
+    // The walk reads only `for_node`; the other parameters and raw values
+    // serve the fuzz target and the unit tests.
+
     /// The `for` parameter's raw value.
+    #[cfg(any(test, fuzzing))]
     pub fn for_value(&self) -> Option<Value<'a>> {
         self.for_
     }
@@ -304,21 +295,25 @@ impl<'a> Element<'a> {
     }
 
     /// The `by` parameter read as a node.
+    #[cfg(any(test, fuzzing))]
     pub fn by_node(&self) -> Option<Result<Node, HopError>> {
         self.by.map(|v| v.node())
     }
 
     /// The `by` parameter's raw value.
+    #[cfg(any(test, fuzzing))]
     pub fn by(&self) -> Option<Value<'a>> {
         self.by
     }
 
     /// The `host` parameter's raw value.
+    #[cfg(any(test, fuzzing))]
     pub fn host(&self) -> Option<Value<'a>> {
         self.host
     }
 
     /// The `proto` parameter's raw value.
+    #[cfg(any(test, fuzzing))]
     pub fn proto(&self) -> Option<Value<'a>> {
         self.proto
     }
@@ -444,6 +439,32 @@ mod tests {
         RevElements::new(lines.iter().rev().map(|l| l.as_bytes()))
             .map(|e| e.map(|b| String::from_utf8(b.to_vec()).unwrap()))
             .collect()
+    }
+
+    /// The examples of this module's documentation.
+    #[test]
+    fn doc_examples() {
+        // The module.
+        let line: &[u8] = br#"for=192.0.2.43, for="[2001:db8:cafe::17]:4711";proto=https"#;
+        let mut elements = RevElements::new(std::iter::once(line));
+        let newest = Element::parse(elements.next().unwrap().unwrap()).unwrap();
+        let Some(Ok(Node::Ip(hop))) = newest.for_node() else {
+            panic!()
+        };
+        assert_eq!(hop.ip.to_string(), "2001:db8:cafe::17");
+        assert_eq!(hop.port, Some(4711));
+        assert_eq!(newest.proto().unwrap().as_raw(), b"https");
+
+        // `Value::unescaped`.
+        let e = Element::parse(br#"host="ex\"ample.com""#).unwrap();
+        assert_eq!(e.host().unwrap().unescaped(), b"ex\"ample.com");
+
+        // `Element::parse`.
+        assert!(Element::parse(b"for=192.0.2.60;proto=http;by=203.0.113.43").is_ok());
+        assert_eq!(
+            Element::parse(b"for=192.0.2.1;FOR=192.0.2.2"),
+            Err(ElementError::DuplicateParameter)
+        );
     }
 
     #[test]
@@ -577,3 +598,8 @@ mod tests {
         assert!(e.for_value().is_some());
     }
 }
+
+#[cfg(test)]
+mod properties;
+#[cfg(test)]
+mod rfc7239_tests;

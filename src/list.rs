@@ -12,15 +12,13 @@
 //! caller can bound how many it tolerates (RFC 9110 §5.6.1.2); they are not
 //! hops.
 //!
-//! This module only splits; [`crate::addr`] reads each element.
+//! This module only splits; [`crate::addr`] reads each element. Two header
+//! lines as HAProxy writes them (the unit test `tests::doc_examples`):
 //!
-//! ```
-//! use realip::list::RevElements;
-//!
-//! // Two header lines, as HAProxy writes them.
-//! let lines: [&[u8]; 2] = [b"203.0.113.7, 10.0.0.1", b"10.0.0.2"];
-//! let hops: Vec<&[u8]> = RevElements::new(lines.iter().rev().copied()).collect();
-//! assert_eq!(hops, [&b"10.0.0.2"[..], b"10.0.0.1", b"203.0.113.7"]);
+//! ```text
+//! X-Forwarded-For: 203.0.113.7, 10.0.0.1
+//! X-Forwarded-For: 10.0.0.2
+//! RevElements yields: "10.0.0.2", "10.0.0.1", "203.0.113.7"
 //! ```
 
 /// Iterator over the elements of a comma list, newest (rightmost) first.
@@ -72,11 +70,7 @@ where
 }
 
 /// Strips optional whitespace (RFC 9110 `OWS`: spaces and tabs) from both
-/// ends.
-///
-/// ```
-/// assert_eq!(realip::list::trim_ows(b" \t10.0.0.1 "), b"10.0.0.1");
-/// ```
+/// ends: `b" \t10.0.0.1 "` becomes `b"10.0.0.1"`.
 #[inline]
 pub fn trim_ows(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
@@ -96,6 +90,17 @@ mod tests {
         RevElements::new(lines.iter().rev().map(|l| l.as_bytes()))
             .map(|e| String::from_utf8(e.to_vec()).unwrap())
             .collect()
+    }
+
+    /// The examples of this module's documentation.
+    #[test]
+    fn doc_examples() {
+        // Two header lines, as HAProxy writes them.
+        let lines: [&[u8]; 2] = [b"203.0.113.7, 10.0.0.1", b"10.0.0.2"];
+        let hops: Vec<&[u8]> = RevElements::new(lines.iter().rev().copied()).collect();
+        assert_eq!(hops, [&b"10.0.0.2"[..], b"10.0.0.1", b"203.0.113.7"]);
+
+        assert_eq!(trim_ows(b" \t10.0.0.1 "), b"10.0.0.1");
     }
 
     #[test]
@@ -130,3 +135,6 @@ mod tests {
         assert_eq!(trim_ows(b"   "), b"");
     }
 }
+
+#[cfg(test)]
+mod properties;
