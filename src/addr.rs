@@ -17,17 +17,12 @@
 //!   not an address (except in `CloudFront-Viewer-Address`, see
 //!   [`parse_ip_port_last_colon`]).
 //!
-//! ```
-//! use realip::addr::{parse_list_node, Node};
-//! use std::net::IpAddr;
+//! The module is internal (public only to fuzz targets), so its examples
+//! are unit tests (`tests::doc_examples`); what they show:
 //!
-//! let node = parse_list_node(b"[2001:db8::1]:4711").unwrap();
-//! let Node::Ip(hop) = node else { panic!() };
-//! assert_eq!(hop.ip, "2001:db8::1".parse::<IpAddr>().unwrap());
-//! assert_eq!(hop.port, Some(4711));
-//!
-//! // Legacy IPv4 forms are refused, not reinterpreted.
-//! assert!(parse_list_node(b"010.0.0.1").is_err());
+//! ```text
+//! parse_list_node(b"[2001:db8::1]:4711")  Ok(Node::Ip(HopAddr { ip: 2001:db8::1, port: Some(4711) }))
+//! parse_list_node(b"010.0.0.1")           Err(LegacyIpv4): refused, not reinterpreted
 //! ```
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -96,12 +91,10 @@ pub enum HopError {
 /// case) and obfuscated identifiers (`_x`). The bytes must already be
 /// trimmed of surrounding whitespace.
 ///
-/// ```
-/// use realip::addr::{parse_list_node, HopError, Node};
-///
-/// assert!(matches!(parse_list_node(b"192.0.2.1:80"), Ok(Node::Ip(_))));
-/// assert_eq!(parse_list_node(b"unknown"), Ok(Node::Unknown));
-/// assert_eq!(parse_list_node(b"fe80::1%eth0"), Err(HopError::ZoneId));
+/// ```text
+/// parse_list_node(b"192.0.2.1:80")  Ok(Node::Ip(..))
+/// parse_list_node(b"unknown")       Ok(Node::Unknown)
+/// parse_list_node(b"fe80::1%eth0")  Err(HopError::ZoneId)
 /// ```
 ///
 /// A bare `2001:db8::1:443` is read as the IPv6 address it spells
@@ -121,13 +114,14 @@ pub fn parse_list_node(s: &[u8]) -> Result<Node, HopError> {
 /// Parses a bare address with an optional port: `ip`, `ipv4:port`, `[ipv6]`,
 /// `[ipv6]:port`.
 ///
+/// ```text
+/// parse_hop_addr(b"::ffff:192.0.2.7")  Ok(192.0.2.7, no port): the mapped form normalised
+/// parse_hop_addr(b"0.0.0.0")           Err(HopError::Unspecified)
 /// ```
-/// use realip::addr::parse_hop_addr;
 ///
-/// let hop = parse_hop_addr(b"::ffff:192.0.2.7").unwrap();
-/// assert_eq!(hop.ip.to_string(), "192.0.2.7"); // mapped form normalised
-/// assert!(parse_hop_addr(b"0.0.0.0").is_err());
-/// ```
+/// Only fuzz targets and tests read bare addresses this way; the walk reads
+/// list elements with [`parse_list_node`].
+#[cfg(any(test, fuzzing))]
 pub fn parse_hop_addr(s: &[u8]) -> Result<HopAddr, HopError> {
     match fast_hop(s) {
         Some(hop) => Ok(hop),
@@ -180,12 +174,8 @@ fn exact_hop_addr(s: &[u8]) -> Result<HopAddr, HopError> {
 /// the last colon: the format of `CloudFront-Viewer-Address`
 /// (`198.51.100.10:46532`, `2001:db8::1:52384`). The port is required.
 ///
-/// ```
-/// use realip::addr::parse_ip_port_last_colon;
-///
-/// let hop = parse_ip_port_last_colon(b"2001:db8::1:52384").unwrap();
-/// assert_eq!(hop.ip.to_string(), "2001:db8::1");
-/// assert_eq!(hop.port, Some(52384));
+/// ```text
+/// parse_ip_port_last_colon(b"2001:db8::1:52384")  Ok(2001:db8::1, port 52384)
 /// ```
 pub fn parse_ip_port_last_colon(s: &[u8]) -> Result<HopAddr, HopError> {
     if s.is_empty() {
@@ -211,12 +201,10 @@ pub fn parse_ip_port_last_colon(s: &[u8]) -> Result<HopAddr, HopError> {
 /// quoted-string unescaping): `IPv4`, `"[" IPv6 "]"`, `unknown` or an
 /// obfuscated identifier, each with an optional `:port` or `:_obfport`.
 ///
-/// ```
-/// use realip::addr::{parse_forwarded_node, Node};
-///
-/// assert!(matches!(parse_forwarded_node(b"[2001:db8::1]:_p1"), Ok(Node::Ip(h)) if h.port.is_none()));
-/// assert_eq!(parse_forwarded_node(b"unknown:8080"), Ok(Node::Unknown));
-/// assert!(parse_forwarded_node(b"2001:db8::1").is_err()); // IPv6 must be bracketed
+/// ```text
+/// parse_forwarded_node(b"[2001:db8::1]:_p1")  Ok(Node::Ip(2001:db8::1, no port))
+/// parse_forwarded_node(b"unknown:8080")       Ok(Node::Unknown)
+/// parse_forwarded_node(b"2001:db8::1")        Err(InvalidAddress): IPv6 must be bracketed
 /// ```
 pub fn parse_forwarded_node(s: &[u8]) -> Result<Node, HopError> {
     if let Some(hop) = fast_forwarded_node(s) {
@@ -275,14 +263,9 @@ pub fn parse_forwarded_node(s: &[u8]) -> Result<Node, HopError> {
 /// The canonical form of an address: IPv4-mapped IPv6 becomes IPv4, every
 /// other address is returned as it is.
 ///
-/// ```
-/// use realip::addr::canonical;
-/// use std::net::IpAddr;
-///
-/// let mapped: IpAddr = "::ffff:10.1.2.3".parse().unwrap();
-/// assert_eq!(canonical(mapped), "10.1.2.3".parse::<IpAddr>().unwrap());
-/// let compat: IpAddr = "::10.1.2.3".parse().unwrap();
-/// assert_eq!(canonical(compat), compat); // IPv4-compatible stays IPv6
+/// ```text
+/// canonical(::ffff:10.1.2.3)  10.1.2.3
+/// canonical(::10.1.2.3)       ::10.1.2.3: IPv4-compatible stays IPv6
 /// ```
 #[inline]
 pub fn canonical(ip: IpAddr) -> IpAddr {
@@ -655,6 +638,46 @@ mod tests {
         }
     }
 
+    /// The examples of this module's documentation.
+    #[test]
+    fn doc_examples() {
+        // The module.
+        let node = parse_list_node(b"[2001:db8::1]:4711").unwrap();
+        let Node::Ip(hop) = node else { panic!() };
+        assert_eq!(hop.ip, "2001:db8::1".parse::<IpAddr>().unwrap());
+        assert_eq!(hop.port, Some(4711));
+        // Legacy IPv4 forms are refused, not reinterpreted.
+        assert!(parse_list_node(b"010.0.0.1").is_err());
+
+        // `parse_list_node`.
+        assert!(matches!(parse_list_node(b"192.0.2.1:80"), Ok(Node::Ip(_))));
+        assert_eq!(parse_list_node(b"unknown"), Ok(Node::Unknown));
+        assert_eq!(parse_list_node(b"fe80::1%eth0"), Err(HopError::ZoneId));
+
+        // `parse_hop_addr`.
+        let hop = parse_hop_addr(b"::ffff:192.0.2.7").unwrap();
+        assert_eq!(hop.ip.to_string(), "192.0.2.7"); // mapped form normalised
+        assert!(parse_hop_addr(b"0.0.0.0").is_err());
+
+        // `parse_ip_port_last_colon`.
+        let hop = parse_ip_port_last_colon(b"2001:db8::1:52384").unwrap();
+        assert_eq!(hop.ip.to_string(), "2001:db8::1");
+        assert_eq!(hop.port, Some(52384));
+
+        // `parse_forwarded_node`.
+        assert!(
+            matches!(parse_forwarded_node(b"[2001:db8::1]:_p1"), Ok(Node::Ip(h)) if h.port.is_none())
+        );
+        assert_eq!(parse_forwarded_node(b"unknown:8080"), Ok(Node::Unknown));
+        assert!(parse_forwarded_node(b"2001:db8::1").is_err()); // IPv6 must be bracketed
+
+        // `canonical`.
+        let mapped: IpAddr = "::ffff:10.1.2.3".parse().unwrap();
+        assert_eq!(canonical(mapped), "10.1.2.3".parse::<IpAddr>().unwrap());
+        let compat: IpAddr = "::10.1.2.3".parse().unwrap();
+        assert_eq!(canonical(compat), compat); // IPv4-compatible stays IPv6
+    }
+
     #[test]
     fn list_element_forms() {
         type Row = (&'static str, Result<(&'static str, Option<u16>), HopError>);
@@ -831,6 +854,16 @@ mod tests {
                 Err(*err),
                 "{input:?}"
             );
+        }
+    }
+
+    /// A node with a port but no name (`":80"`, `":_x"`) is malformed: an
+    /// error, not a panic. Found by the property tests; through a resolver
+    /// in `tests/properties.rs`.
+    #[test]
+    fn forwarded_node_without_a_name_is_an_error() {
+        for input in [&b":80"[..], b":_x", b":0"] {
+            assert!(parse_forwarded_node(input).is_err(), "{input:?}");
         }
     }
 

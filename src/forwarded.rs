@@ -18,18 +18,12 @@
 //! whitespace around `;` and `=` is tolerated (a leniency for producers seen
 //! in the wild; it never changes what a value means).
 //!
-//! ```
-//! use realip::addr::Node;
-//! use realip::forwarded::{Element, RevElements};
+//! The module is internal (public only to fuzz targets); its examples are
+//! the unit test `tests::doc_examples`:
 //!
-//! let line: &[u8] = br#"for=192.0.2.43, for="[2001:db8:cafe::17]:4711";proto=https"#;
-//! let mut elements = RevElements::new(std::iter::once(line));
-//!
-//! let newest = Element::parse(elements.next().unwrap().unwrap()).unwrap();
-//! let Some(Ok(Node::Ip(hop))) = newest.for_node() else { panic!() };
-//! assert_eq!(hop.ip.to_string(), "2001:db8:cafe::17");
-//! assert_eq!(hop.port, Some(4711));
-//! assert_eq!(newest.proto().unwrap().as_raw(), b"https");
+//! ```text
+//! Forwarded: for=192.0.2.43, for="[2001:db8:cafe::17]:4711";proto=https
+//! newest element: for = 2001:db8:cafe::17 port 4711, proto = https
 //! ```
 
 use std::net::IpAddr;
@@ -69,25 +63,27 @@ pub enum ElementError {
     /// A parameter occurs twice in one element (RFC 7239 §4: MUST NOT).
     #[error("a parameter occurs more than once in the element")]
     DuplicateParameter,
-    /// More than [`MAX_PARAMETERS`] parameters in one element.
+    /// More than 16 parameters in one element.
     #[error("the element has more than {MAX_PARAMETERS} parameters")]
     TooManyParameters,
 }
 
-/// Iterator over the raw elements of a `Forwarded` field, newest
-/// (rightmost) first, across all lines.
+/// The raw elements of a `Forwarded` field across all its lines, newest
+/// (rightmost) first: each line split by [`RevSplit`], as the walk splits
+/// it. For tests and fuzz targets, which read a whole field at once.
 ///
-/// Like [`crate::list::RevElements`], it takes the lines **last line
-/// first** and yields trimmed elements, empty ones included. An element
-/// whose quotes do not balance is yielded as
-/// [`ElementError::UnterminatedQuote`], and the rest of that line is
+/// It takes the lines **last line first** and yields trimmed elements,
+/// empty ones included. An element whose quotes do not balance is yielded
+/// as [`ElementError::UnterminatedQuote`], and the rest of that line is
 /// skipped.
+#[cfg(any(test, fuzzing))]
 #[derive(Clone, Debug)]
 pub struct RevElements<'a, I> {
     lines: I,
-    rest: Option<&'a [u8]>,
+    line: Option<RevSplit<'a>>,
 }
 
+#[cfg(any(test, fuzzing))]
 impl<'a, I> RevElements<'a, I>
 where
     I: Iterator<Item = &'a [u8]>,
@@ -95,10 +91,11 @@ where
     /// Starts at the right end of the first line `lines` yields (the last
     /// header line).
     pub fn new(lines: I) -> Self {
-        Self { lines, rest: None }
+        Self { lines, line: None }
     }
 }
 
+#[cfg(any(test, fuzzing))]
 impl<'a, I> Iterator for RevElements<'a, I>
 where
     I: Iterator<Item = &'a [u8]>,
@@ -106,45 +103,18 @@ where
     type Item = Result<&'a [u8], ElementError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let rest = match self.rest {
-            Some(rest) => rest,
-            None => self.lines.next()?,
-        };
-        // Most elements hold no quoted-string: find the comma with a plain
-        // search, and fall back to quote tracking only from a quote on.
-        let mut i = match rest.iter().rposition(|&b| b == b',' || b == b'"') {
-            Some(at) if rest[at] == b',' => {
-                self.rest = Some(&rest[..at]);
-                return Some(Ok(trim_ows(&rest[at + 1..])));
-            }
-            Some(quote) => quote + 1,
-            None => {
-                self.rest = None;
-                return Some(Ok(trim_ows(rest)));
-            }
-        };
-        let mut in_quotes = false;
-        while i > 0 {
-            i -= 1;
-            let b = rest[i];
-            if in_quotes {
-                // Seen from the right, a quote opens the string unless an
-                // odd run of backslashes escapes it.
-                if b == b'"' && backslashes_before(rest, i) % 2 == 0 {
-                    in_quotes = false;
+        loop {
+            if let Some(line) = &mut self.line {
+                if let Some(element) = line.next() {
+                    return Some(Ok(element));
                 }
-            } else if b == b'"' {
-                in_quotes = true;
-            } else if b == b',' {
-                self.rest = Some(&rest[..i]);
-                return Some(Ok(trim_ows(&rest[i + 1..])));
+                let unterminated = line.unterminated();
+                self.line = None;
+                if unterminated {
+                    return Some(Err(ElementError::UnterminatedQuote));
+                }
             }
-        }
-        self.rest = None;
-        if in_quotes {
-            Some(Err(ElementError::UnterminatedQuote))
-        } else {
-            Some(Ok(trim_ows(rest)))
+            self.line = Some(RevSplit::new(self.lines.next()?));
         }
     }
 }
@@ -162,26 +132,26 @@ pub struct Value<'a> {
 }
 
 impl<'a> Value<'a> {
+    // The walk reads values only as nodes (`node`); these accessors serve
+    // the fuzz target and the unit tests.
+
     /// The value as written: a token, or the inside of the quoted-string with
     /// its quoted-pairs still escaped.
+    #[cfg(any(test, fuzzing))]
     pub fn as_raw(&self) -> &'a [u8] {
         self.raw
     }
 
     /// Whether the value was a quoted-string.
+    #[cfg(any(test, fuzzing))]
     pub fn is_quoted(&self) -> bool {
         self.quoted
     }
 
     /// The value with quoted-pairs unescaped (allocates; for display and
-    /// for parameters other than `for`/`by`).
-    ///
-    /// ```
-    /// use realip::forwarded::Element;
-    ///
-    /// let e = Element::parse(br#"host="ex\"ample.com""#).unwrap();
-    /// assert_eq!(e.host().unwrap().unescaped(), b"ex\"ample.com");
-    /// ```
+    /// for parameters other than `for`/`by`): `"ex\"ample.com"` reads
+    /// `ex"ample.com`.
+    #[cfg(any(test, fuzzing))]
     pub fn unescaped(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.raw.len());
         let mut escaped = false;
@@ -231,17 +201,10 @@ pub struct Element<'a> {
 }
 
 impl<'a> Element<'a> {
-    /// Parses one element (the text between two list commas, trimmed).
-    ///
-    /// ```
-    /// use realip::forwarded::{Element, ElementError};
-    ///
-    /// assert!(Element::parse(b"for=192.0.2.60;proto=http;by=203.0.113.43").is_ok());
-    /// assert_eq!(
-    ///     Element::parse(b"for=192.0.2.1;FOR=192.0.2.2"),
-    ///     Err(ElementError::DuplicateParameter)
-    /// );
-    /// ```
+    /// Parses one element (the text between two list commas, trimmed):
+    /// `for=192.0.2.60;proto=http;by=203.0.113.43` is one, and
+    /// `for=192.0.2.1;FOR=192.0.2.2` is
+    /// [`DuplicateParameter`](ElementError::DuplicateParameter).
     pub fn parse(s: &'a [u8]) -> Result<Self, ElementError> {
         let mut element = Element::default();
         let mut names: [&[u8]; MAX_PARAMETERS] = [&[]; MAX_PARAMETERS];
@@ -296,7 +259,11 @@ impl<'a> Element<'a> {
         }
     }
 
+    // The walk reads only `for_node`; the other parameters and raw values
+    // serve the fuzz target and the unit tests.
+
     /// The `for` parameter's raw value.
+    #[cfg(any(test, fuzzing))]
     pub fn for_value(&self) -> Option<Value<'a>> {
         self.for_
     }
@@ -308,21 +275,25 @@ impl<'a> Element<'a> {
     }
 
     /// The `by` parameter read as a node.
+    #[cfg(any(test, fuzzing))]
     pub fn by_node(&self) -> Option<Result<Node, HopError>> {
         self.by.map(|v| v.node())
     }
 
     /// The `by` parameter's raw value.
+    #[cfg(any(test, fuzzing))]
     pub fn by(&self) -> Option<Value<'a>> {
         self.by
     }
 
     /// The `host` parameter's raw value.
+    #[cfg(any(test, fuzzing))]
     pub fn host(&self) -> Option<Value<'a>> {
         self.host
     }
 
     /// The `proto` parameter's raw value.
+    #[cfg(any(test, fuzzing))]
     pub fn proto(&self) -> Option<Value<'a>> {
         self.proto
     }
@@ -447,7 +418,7 @@ const fn is_vchar_or_obs(b: u8) -> bool {
 /// walk, which reads the elements as plain slices, names the error at the
 /// position where it stopped.
 #[derive(Clone, Debug)]
-pub(crate) struct RevSplit<'a> {
+pub struct RevSplit<'a> {
     rest: Option<&'a [u8]>,
     unterminated: bool,
 }
@@ -455,7 +426,7 @@ pub(crate) struct RevSplit<'a> {
 impl<'a> RevSplit<'a> {
     /// Starts at the right end of `line`.
     #[inline]
-    pub(crate) fn new(line: &'a [u8]) -> Self {
+    pub fn new(line: &'a [u8]) -> Self {
         Self {
             rest: Some(line),
             unterminated: false,
@@ -464,7 +435,7 @@ impl<'a> RevSplit<'a> {
 
     /// Whether iteration stopped at an element with an unbalanced quote.
     #[inline]
-    pub(crate) fn unterminated(&self) -> bool {
+    pub fn unterminated(&self) -> bool {
         self.unterminated
     }
 }
@@ -523,7 +494,7 @@ impl<'a> Iterator for RevSplit<'a> {
 /// quoted-string text (digits, letters, `.:[]_-`), so the walk's check of
 /// those characters cannot fail.
 #[inline]
-pub(crate) fn quick_for(element: &[u8]) -> Option<HopAddr> {
+pub fn quick_for(element: &[u8]) -> Option<HopAddr> {
     const FOR: u8 = 1;
     const BY: u8 = 2;
     const HOST: u8 = 4;
@@ -601,6 +572,32 @@ mod tests {
         RevElements::new(lines.iter().rev().map(|l| l.as_bytes()))
             .map(|e| e.map(|b| String::from_utf8(b.to_vec()).unwrap()))
             .collect()
+    }
+
+    /// The examples of this module's documentation.
+    #[test]
+    fn doc_examples() {
+        // The module.
+        let line: &[u8] = br#"for=192.0.2.43, for="[2001:db8:cafe::17]:4711";proto=https"#;
+        let mut elements = RevElements::new(std::iter::once(line));
+        let newest = Element::parse(elements.next().unwrap().unwrap()).unwrap();
+        let Some(Ok(Node::Ip(hop))) = newest.for_node() else {
+            panic!()
+        };
+        assert_eq!(hop.ip.to_string(), "2001:db8:cafe::17");
+        assert_eq!(hop.port, Some(4711));
+        assert_eq!(newest.proto().unwrap().as_raw(), b"https");
+
+        // `Value::unescaped`.
+        let e = Element::parse(br#"host="ex\"ample.com""#).unwrap();
+        assert_eq!(e.host().unwrap().unescaped(), b"ex\"ample.com");
+
+        // `Element::parse`.
+        assert!(Element::parse(b"for=192.0.2.60;proto=http;by=203.0.113.43").is_ok());
+        assert_eq!(
+            Element::parse(b"for=192.0.2.1;FOR=192.0.2.2"),
+            Err(ElementError::DuplicateParameter)
+        );
     }
 
     #[test]
@@ -787,30 +784,9 @@ mod tests {
             assert!(quick_for(element).is_none(), "{element:?}");
         }
     }
-
-    #[test]
-    fn rev_split_agrees_with_rev_elements() {
-        let lines: &[&[u8]] = &[
-            b"for=a, for=b",
-            br#"for="a,b", for=c"#,
-            br#"for="a\"b,c", for=d"#,
-            br#"for="a\\", for=b"#,
-            br#"for=a, for="b"#,
-            br#"for=a", for=b"#,
-            br#"x="\\\"", y"#,
-            b",,",
-            b"",
-            br#"""#,
-            br#"a="b"c="d",e"#,
-        ];
-        for line in lines {
-            let mut split = RevSplit::new(line);
-            let mut got: Vec<Result<&[u8], ElementError>> = split.by_ref().map(Ok).collect();
-            if split.unterminated() {
-                got.push(Err(ElementError::UnterminatedQuote));
-            }
-            let expected: Vec<_> = RevElements::new(std::iter::once(*line)).collect();
-            assert_eq!(got, expected, "{:?}", String::from_utf8_lossy(line));
-        }
-    }
 }
+
+#[cfg(test)]
+mod properties;
+#[cfg(test)]
+mod rfc7239_tests;

@@ -52,8 +52,6 @@
 //!
 //! ## Modules
 //!
-//! - [`addr`], [`list`], [`forwarded`]: zero-allocation parsers for one
-//!   hop, for comma-list headers, and for RFC 7239.
 //! - [`trust`]: sets of trusted proxies ([`ProxySet`]) and presets.
 //! - [`resolver`]: the [`Resolver`], its builder and configuration types.
 //! - [`explain`]: a step-by-step account of a resolution with diagnostics.
@@ -72,17 +70,29 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The readers (one hop's address, comma lists, RFC 7239) are internal: users
+// name resolvers, not parsers. Fuzz targets drive them directly, so they are
+// public when cargo-fuzz builds with `--cfg fuzzing`.
+#[cfg(fuzzing)]
 pub mod addr;
+#[cfg(not(fuzzing))]
+mod addr;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 pub mod config;
 mod error;
 pub mod explain;
+#[cfg(fuzzing)]
 pub mod forwarded;
+#[cfg(not(fuzzing))]
+mod forwarded;
 mod header_names;
 mod headers;
+#[cfg(fuzzing)]
 pub mod list;
+#[cfg(not(fuzzing))]
+mod list;
 mod peer;
 #[cfg(feature = "proxy-protocol")]
 #[cfg_attr(docsrs, doc(cfg(feature = "proxy-protocol")))]
@@ -93,6 +103,8 @@ mod report;
 mod resolution;
 pub mod resolver;
 mod settings;
+#[cfg(test)]
+mod test_soup;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
@@ -100,8 +112,10 @@ pub mod trust;
 mod verdict;
 mod walk;
 
+pub use addr::HopError;
 pub use error::Error;
-pub use peer::{Peer, PeerParseError};
+pub use forwarded::ElementError;
+pub use peer::Peer;
 pub use resolution::{ClientIp, Origin, Resolution};
 pub use resolver::{AllTrusted, ConfigError, Resolver, ResolverBuilder, Source, Trust};
 pub use trust::{Preset, ProxySet};

@@ -1,8 +1,10 @@
 //! The peer: what the application's own socket says about who connected.
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
+
+use crate::addr::HopError;
 
 /// The other end of the connection a request arrived on: the one address
 /// nobody can forge.
@@ -154,34 +156,67 @@ impl fmt::Display for Peer {
     }
 }
 
-/// Text that is not a peer: not an IP address, a socket address, `unix` or
-/// `unknown`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "expected an IP address, a socket address such as 192.0.2.1:443 or [2001:db8::1]:443, `unix` or `unknown` (no zone ids)"
-)]
-pub struct PeerParseError;
-
 impl FromStr for Peer {
-    type Err = PeerParseError;
+    type Err = HopError;
 
-    /// Parses `unix`, `unknown`, an IP address, or a socket address
-    /// (`192.0.2.1:443`, `[2001:db8::1]:443`).
+    /// Parses the text forms of a peer (the peer is the first hop of the
+    /// chain, so a text that is none is a [`HopError`]):
+    ///
+    /// - `unix`: [`Peer::Unix`]; `unknown`: [`Peer::Unknown`];
+    /// - an IP address as std reads it (`192.0.2.1`, `2001:db8::1`,
+    ///   `::ffff:192.0.2.1`, which is read as IPv4): [`Peer::Ip`] without a
+    ///   port;
+    /// - a socket address (`192.0.2.1:443`, `[2001:db8::1]:443`):
+    ///   [`Peer::Ip`] with its port.
+    ///
+    /// Anything else is [`HopError::Empty`] (no text),
+    /// [`HopError::ZoneId`] (`fe80::1%eth0`, `[fe80::1%2]:80`: a zone means
+    /// nothing off the host), [`HopError::InvalidPort`] (an address followed
+    /// by a port that is not a number from 0 to 65535) or
+    /// [`HopError::InvalidAddress`].
+    ///
+    /// ```
+    /// use realip::{HopError, Peer};
+    ///
+    /// assert_eq!("unix".parse::<Peer>(), Ok(Peer::Unix));
+    /// assert_eq!("192.0.2.1:443".parse::<Peer>().unwrap().port(), Some(443));
+    /// assert_eq!("192.0.2.1:99999".parse::<Peer>(), Err(HopError::InvalidPort));
+    /// assert_eq!("gateway.internal".parse::<Peer>(), Err(HopError::InvalidAddress));
+    /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "unix" => return Ok(Peer::Unix),
             "unknown" => return Ok(Peer::Unknown),
+            "" => return Err(HopError::Empty),
             _ => {}
         }
         if s.contains('%') {
-            return Err(PeerParseError);
+            return Err(HopError::ZoneId);
         }
         if let Ok(addr) = s.parse::<SocketAddr>() {
             return Ok(Peer::from(addr));
         }
         s.parse::<IpAddr>()
             .map(Peer::from)
-            .map_err(|_| PeerParseError)
+            .map_err(|_| not_a_peer(s))
+    }
+}
+
+/// Why text std reads neither as an address nor as a socket address is not
+/// a peer: an address followed by a colon is a bad port, anything else is
+/// not an address.
+fn not_a_peer(s: &str) -> HopError {
+    let address_then_port = s.rsplit_once(':').is_some_and(|(host, _)| {
+        host.parse::<Ipv4Addr>().is_ok()
+            || host
+                .strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .is_some_and(|h| h.parse::<Ipv6Addr>().is_ok())
+    });
+    if address_then_port {
+        HopError::InvalidPort
+    } else {
+        HopError::InvalidAddress
     }
 }
 
@@ -203,8 +238,21 @@ mod tests {
         for (input, shown) in table {
             assert_eq!(input.parse::<Peer>().unwrap().to_string(), shown);
         }
-        for bad in ["", "host", "[fe80::1%2]:80", "1.2.3.4:99999"] {
-            assert!(bad.parse::<Peer>().is_err(), "{bad}");
+        let bad = [
+            ("", HopError::Empty),
+            ("host", HopError::InvalidAddress),
+            ("Unix", HopError::InvalidAddress),
+            ("[fe80::1%2]:80", HopError::ZoneId),
+            ("fe80::1%eth0", HopError::ZoneId),
+            ("1.2.3.4:99999", HopError::InvalidPort),
+            ("1.2.3.4:", HopError::InvalidPort),
+            ("[2001:db8::1]:x", HopError::InvalidPort),
+            ("1.2.3.4.5:80", HopError::InvalidAddress),
+            ("[2001:db8::1", HopError::InvalidAddress),
+            ("2001:db8::1:99999", HopError::InvalidAddress),
+        ];
+        for (text, err) in bad {
+            assert_eq!(text.parse::<Peer>(), Err(err), "{text:?}");
         }
     }
 

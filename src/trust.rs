@@ -126,13 +126,15 @@ impl FromStr for Preset {
         Preset::ALL
             .into_iter()
             .find(|p| p.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| TrustParseError::new(s, TrustParseReason::NotAnAddress))
+            .ok_or_else(|| TrustParseError::NotAnAddress(bounded(s)))
     }
 }
 
-/// One entry of a [`ProxySet`] as the operator wrote it.
+/// One entry of a [`ProxySet`] as the operator wrote it. Internal: users
+/// add entries with [`ProxySet::insert_net`] and [`ProxySet::insert_preset`]
+/// and read them back with [`ProxySet::nets`] and [`ProxySet::presets`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Entry {
+pub(crate) enum Entry {
     /// A range or single address (a `/32` or `/128`).
     Net(IpNet),
     /// A named preset.
@@ -149,60 +151,103 @@ impl fmt::Display for Entry {
     }
 }
 
-/// Why text is not a trusted-proxy entry.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid trusted proxy {item:?}: {reason}")]
-pub struct TrustParseError {
-    /// The offending entry (at most 64 characters of it).
-    pub item: String,
-    /// What is wrong with it.
-    pub reason: TrustParseReason,
-}
-
-impl TrustParseError {
-    fn new(item: &str, reason: TrustParseReason) -> Self {
-        let item = item.chars().take(64).collect();
-        Self { item, reason }
-    }
-}
-
-/// What is wrong with a trusted-proxy entry.
+/// Why text is not a trusted-proxy entry, or why a range is refused.
+///
+/// Every variant but [`Empty`](Self::Empty) carries the offending entry as
+/// written (at most 64 characters of it), and its message names it.
+///
+/// ```
+/// use realip::ProxySet;
+/// use realip::trust::TrustParseError;
+///
+/// let err = "10.0.0.0/8, 10.0.0.1/8".parse::<ProxySet>().unwrap_err();
+/// assert!(matches!(err, TrustParseError::HostBitsSet { .. }));
+/// assert_eq!(err.entry(), Some("10.0.0.1/8"));
+/// assert_eq!(
+///     err.to_string(),
+///     r#"invalid trusted proxy "10.0.0.1/8": host bits are set after the prefix; did you mean 10.0.0.0/8?"#
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum TrustParseReason {
+pub enum TrustParseError {
     /// Not an IP address, a CIDR range, or a preset name.
     #[error(
-        "expected an IP address, a CIDR range (10.0.0.0/8) or a preset (loopback, private, link-local, istio-sidecar)"
+        "invalid trusted proxy {0:?}: expected an IP address, a CIDR range (10.0.0.0/8) or a preset (loopback, private, link-local, istio-sidecar)"
     )]
-    NotAnAddress,
-    /// The prefix length is larger than the address allows.
-    #[error("the prefix length is out of range (at most 32 for IPv4, 128 for IPv6)")]
-    InvalidPrefix,
+    NotAnAddress(String),
+    /// The prefix length is not a number, or larger than the address
+    /// allows.
+    #[error(
+        "invalid trusted proxy {0:?}: the prefix length is out of range (at most 32 for IPv4, 128 for IPv6)"
+    )]
+    InvalidPrefix(String),
     /// Bits are set after the prefix (`10.0.0.1/8`): almost always a typo.
-    #[error("host bits are set after the prefix; did you mean {0}?")]
-    HostBitsSet(IpNet),
+    #[error(
+        "invalid trusted proxy {entry:?}: host bits are set after the prefix; did you mean {network}?"
+    )]
+    HostBitsSet {
+        /// The entry as written.
+        entry: String,
+        /// The range the entry probably means: its host bits cleared.
+        network: IpNet,
+    },
     /// The address carries an IPv6 zone id.
-    #[error("zone ids have no meaning in a trusted proxy range")]
-    ZoneId,
-    /// The set is empty.
-    #[error("no trusted proxy given")]
+    #[error("invalid trusted proxy {0:?}: zone ids have no meaning in a trusted proxy range")]
+    ZoneId(String),
+    /// The text holds no entry at all (empty, or only separators).
+    #[error("invalid trusted proxy \"\": no trusted proxy given")]
     Empty,
     /// The whole address space of a family (`0.0.0.0/0`, `::/0`).
     #[error(
-        "it trusts every address, so any client could write the header; to believe the nearest \
-         hops whoever the peer is, count them instead (hops=N; any-peer), and only where nothing \
-         else can reach the application"
+        "invalid trusted proxy {0:?}: it trusts every address, so any client could write the \
+         header; to believe the nearest hops whoever the peer is, count them instead (hops=N; \
+         any-peer), and only where nothing else can reach the application"
     )]
-    WholeAddressSpace,
+    WholeAddressSpace(String),
     /// An IPv6 range that contains the IPv4-mapped addresses
     /// (`::ffff:0:0/96`) without being written as an IPv4 range.
     #[error(
-        "it contains ::ffff:0:0/96, the IPv4-mapped addresses, so it would trust every IPv4 \
-         address while it reads as an IPv6 range; write the IPv4 ranges you mean as IPv4 \
-         (10.0.0.0/8), and IPv6 ranges that stop short of ::ffff:0:0/96"
+        "invalid trusted proxy {0:?}: it contains ::ffff:0:0/96, the IPv4-mapped addresses, so it \
+         would trust every IPv4 address while it reads as an IPv6 range; write the IPv4 ranges \
+         you mean as IPv4 (10.0.0.0/8), and IPv6 ranges that stop short of ::ffff:0:0/96"
     )]
-    CoversMappedIpv4,
+    CoversMappedIpv4(String),
 }
+
+impl TrustParseError {
+    /// The offending entry as written (at most 64 characters of it);
+    /// `None` for [`Empty`](Self::Empty), which has none.
+    ///
+    /// ```
+    /// use realip::ProxySet;
+    ///
+    /// let err = "10.0.0.0/8, gateway.internal".parse::<ProxySet>().unwrap_err();
+    /// assert_eq!(err.entry(), Some("gateway.internal"));
+    /// assert_eq!("".parse::<ProxySet>().unwrap_err().entry(), None);
+    /// ```
+    pub fn entry(&self) -> Option<&str> {
+        match self {
+            TrustParseError::NotAnAddress(entry)
+            | TrustParseError::InvalidPrefix(entry)
+            | TrustParseError::HostBitsSet { entry, .. }
+            | TrustParseError::ZoneId(entry)
+            | TrustParseError::WholeAddressSpace(entry)
+            | TrustParseError::CoversMappedIpv4(entry) => Some(entry),
+            TrustParseError::Empty => None,
+        }
+    }
+}
+
+/// An entry's text as an error carries it: at most 64 characters, so that
+/// a message stays readable whatever was pasted into the configuration.
+fn bounded(entry: &str) -> String {
+    entry.chars().take(64).collect()
+}
+
+/// A [`TrustParseError`] variant that still needs the entry's text (the
+/// variant's constructor), for checks that see a range, not its text.
+type Refusal = fn(String) -> TrustParseError;
 
 /// A set of trusted proxy addresses.
 ///
@@ -237,26 +282,83 @@ impl ProxySet {
     /// ```
     pub fn preset(preset: Preset) -> Self {
         let mut set = Self::new();
-        set.insert(Entry::Preset(preset));
+        set.insert_preset(preset);
         set
     }
 
-    /// Adds a range, an address (as a `/32` or `/128`) or a preset.
+    /// Adds a range, or an address as a `/32` or `/128`. The range is kept
+    /// truncated to its prefix and, when it is written in the IPv4-mapped
+    /// form (`::ffff:10.0.0.0/104`), as the IPv4 range it maps.
+    ///
+    /// Unlike parsing, inserting refuses nothing: a range that trusts more
+    /// than it says (`::/80`) is refused by [`check`](Self::check), which
+    /// building a [`Resolver`](crate::Resolver) runs.
     ///
     /// ```
     /// use realip::ProxySet;
-    /// use realip::trust::Entry;
     ///
     /// let mut set = ProxySet::new();
-    /// set.insert(Entry::Net("192.0.2.0/24".parse().unwrap()));
+    /// set.insert_net("192.0.2.0/24".parse().unwrap());
     /// assert!(set.contains("192.0.2.200".parse().unwrap()));
     /// ```
-    pub fn insert(&mut self, entry: Entry) {
-        self.extend(std::iter::once(entry));
+    pub fn insert_net(&mut self, net: IpNet) {
+        self.extend(std::iter::once(Entry::Net(net)));
     }
 
-    /// The entries as given.
-    pub fn entries(&self) -> &[Entry] {
+    /// Adds the ranges of a preset; the text form shows it by name.
+    ///
+    /// ```
+    /// use realip::{Preset, ProxySet};
+    ///
+    /// let mut set: ProxySet = "10.0.0.0/8".parse().unwrap();
+    /// set.insert_preset(Preset::IstioSidecar);
+    /// assert!(set.contains("127.0.0.6".parse().unwrap()));
+    /// assert_eq!(set.to_string(), "10.0.0.0/8, istio-sidecar");
+    /// ```
+    pub fn insert_preset(&mut self, preset: Preset) {
+        self.extend(std::iter::once(Entry::Preset(preset)));
+    }
+
+    /// The ranges and addresses added to the set (an address as a `/32` or
+    /// `/128`), in the order they were added, in the form the text form
+    /// shows them: truncated, and IPv4-mapped ranges as IPv4. The ranges of
+    /// presets are not among them (see [`presets`](Self::presets)).
+    ///
+    /// ```
+    /// use realip::ProxySet;
+    /// use ipnet::IpNet;
+    ///
+    /// let set: ProxySet = "::ffff:10.0.0.0/104, private, 192.0.2.7".parse().unwrap();
+    /// let nets: Vec<IpNet> = set.nets().collect();
+    /// assert_eq!(nets, ["10.0.0.0/8".parse::<IpNet>().unwrap(), "192.0.2.7/32".parse().unwrap()]);
+    /// ```
+    pub fn nets(&self) -> impl Iterator<Item = IpNet> + '_ {
+        self.entries.iter().filter_map(|entry| match *entry {
+            Entry::Net(net) => Some(net),
+            Entry::Preset(_) => None,
+        })
+    }
+
+    /// The presets added to the set, in the order they were added.
+    ///
+    /// ```
+    /// use realip::{Preset, ProxySet};
+    ///
+    /// let set: ProxySet = "istio-sidecar, 10.0.0.0/8, loopback".parse().unwrap();
+    /// let presets: Vec<Preset> = set.presets().collect();
+    /// assert_eq!(presets, [Preset::IstioSidecar, Preset::Loopback]);
+    /// ```
+    pub fn presets(&self) -> impl Iterator<Item = Preset> + '_ {
+        self.entries.iter().filter_map(|entry| match *entry {
+            Entry::Net(_) => None,
+            Entry::Preset(preset) => Some(preset),
+        })
+    }
+
+    /// The entries as given, ranges and presets in one order (what the
+    /// text form shows): the serde visitor merges sets entry by entry.
+    #[cfg(feature = "serde")]
+    pub(crate) fn entries(&self) -> &[Entry] {
         &self.entries
     }
 
@@ -301,14 +403,13 @@ impl ProxySet {
     ///
     /// let set: ProxySet = ["::/80".parse::<IpNet>().unwrap()].into_iter().collect();
     /// let err = set.check().unwrap_err();
-    /// assert_eq!(err.item, "::/80");
+    /// assert_eq!(err.entry(), Some("::/80"));
     /// assert!("::/80".parse::<ProxySet>().is_err());
     /// ```
     pub fn check(&self) -> Result<(), TrustParseError> {
         for entry in &self.entries {
             if let Entry::Net(net) = entry {
-                meaningful(*net)
-                    .map_err(|reason| TrustParseError::new(&entry.to_string(), reason))?;
+                meaningful(*net).map_err(|refusal| refusal(bounded(&entry.to_string())))?;
             }
         }
         Ok(())
@@ -369,9 +470,29 @@ impl FromIterator<Entry> for ProxySet {
     }
 }
 
+impl Extend<IpNet> for ProxySet {
+    /// Adds ranges, as [`insert_net`](ProxySet::insert_net) does.
+    fn extend<T: IntoIterator<Item = IpNet>>(&mut self, iter: T) {
+        self.extend(iter.into_iter().map(Entry::Net));
+    }
+}
+
 impl FromIterator<IpNet> for ProxySet {
     fn from_iter<T: IntoIterator<Item = IpNet>>(iter: T) -> Self {
         iter.into_iter().map(Entry::Net).collect()
+    }
+}
+
+impl Extend<Preset> for ProxySet {
+    /// Adds presets, as [`insert_preset`](ProxySet::insert_preset) does.
+    fn extend<T: IntoIterator<Item = Preset>>(&mut self, iter: T) {
+        self.extend(iter.into_iter().map(Entry::Preset));
+    }
+}
+
+impl FromIterator<Preset> for ProxySet {
+    fn from_iter<T: IntoIterator<Item = Preset>>(iter: T) -> Self {
+        iter.into_iter().map(Entry::Preset).collect()
     }
 }
 
@@ -387,23 +508,26 @@ impl FromStr for Entry {
     /// Parses `10.0.0.0/8`, `192.0.2.7`, `2001:db8::/32`, `::1` or a preset
     /// name. A range with host bits set (`10.0.0.1/8`) is refused.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = |reason| TrustParseError::new(s, reason);
+        let err = |refusal: Refusal| refusal(bounded(s));
         if s.contains('%') {
-            return Err(err(TrustParseReason::ZoneId));
+            return Err(err(TrustParseError::ZoneId));
         }
         if let Some((addr, len)) = s.split_once('/') {
             let addr: IpAddr = addr
                 .parse()
-                .map_err(|_| err(TrustParseReason::NotAnAddress))?;
+                .map_err(|_| err(TrustParseError::NotAnAddress))?;
             if len.is_empty() || !len.bytes().all(|b| b.is_ascii_digit()) || len.len() > 3 {
-                return Err(err(TrustParseReason::InvalidPrefix));
+                return Err(err(TrustParseError::InvalidPrefix));
             }
             let len: u8 = len
                 .parse()
-                .map_err(|_| err(TrustParseReason::InvalidPrefix))?;
-            let net = IpNet::new(addr, len).map_err(|_| err(TrustParseReason::InvalidPrefix))?;
+                .map_err(|_| err(TrustParseError::InvalidPrefix))?;
+            let net = IpNet::new(addr, len).map_err(|_| err(TrustParseError::InvalidPrefix))?;
             if net.trunc() != net {
-                return Err(err(TrustParseReason::HostBitsSet(net.trunc())));
+                return Err(TrustParseError::HostBitsSet {
+                    entry: bounded(s),
+                    network: net.trunc(),
+                });
             }
             let net = canonical_net(net);
             meaningful(net).map_err(err)?;
@@ -414,7 +538,7 @@ impl FromStr for Entry {
         }
         s.parse::<Preset>()
             .map(Entry::Preset)
-            .map_err(|_| err(TrustParseReason::NotAnAddress))
+            .map_err(|_| err(TrustParseError::NotAnAddress))
     }
 }
 
@@ -431,7 +555,7 @@ impl FromStr for ProxySet {
             .map(Entry::from_str)
             .collect::<Result<Vec<_>, _>>()?;
         if entries.is_empty() {
-            return Err(TrustParseError::new(s, TrustParseReason::Empty));
+            return Err(TrustParseError::Empty);
         }
         Ok(entries.into_iter().collect())
     }
@@ -469,12 +593,12 @@ fn canonical_net(net: IpNet) -> IpNet {
 }
 
 /// Refuses a canonical range that trusts more than it says.
-fn meaningful(net: IpNet) -> Result<(), TrustParseReason> {
+fn meaningful(net: IpNet) -> Result<(), Refusal> {
     match net {
-        _ if net.prefix_len() == 0 => Err(TrustParseReason::WholeAddressSpace),
+        _ if net.prefix_len() == 0 => Err(TrustParseError::WholeAddressSpace),
         // CIDR ranges nest or are disjoint: a canonical IPv6 range (not
         // itself inside the mapped space) that meets it contains it whole.
-        IpNet::V6(v6) if v6.contains(&MAPPED) => Err(TrustParseReason::CoversMappedIpv4),
+        IpNet::V6(v6) if v6.contains(&MAPPED) => Err(TrustParseError::CoversMappedIpv4),
         _ => Ok(()),
     }
 }
@@ -581,27 +705,30 @@ mod tests {
         assert!(!built.contains(ip("::ffff:203.0.113.1")));
         assert!(built.contains(ip("::1:2")));
         assert_eq!(
-            built.check().unwrap_err().reason,
-            TrustParseReason::CoversMappedIpv4
+            built.check().unwrap_err(),
+            TrustParseError::CoversMappedIpv4("::/80".into())
         );
     }
 
     #[test]
     fn ranges_that_trust_more_than_they_say_are_refused() {
-        let table: &[(&str, TrustParseReason)] = &[
-            ("0.0.0.0/0", TrustParseReason::WholeAddressSpace),
-            ("::/0", TrustParseReason::WholeAddressSpace),
-            ("::ffff:0:0/96", TrustParseReason::WholeAddressSpace),
-            ("::/80", TrustParseReason::CoversMappedIpv4),
-            ("::/64", TrustParseReason::CoversMappedIpv4),
-            ("::/1", TrustParseReason::CoversMappedIpv4),
-            ("::fffe:0:0/95", TrustParseReason::CoversMappedIpv4),
+        let table: &[(&str, Refusal)] = &[
+            ("0.0.0.0/0", TrustParseError::WholeAddressSpace),
+            ("::/0", TrustParseError::WholeAddressSpace),
+            ("::ffff:0:0/96", TrustParseError::WholeAddressSpace),
+            ("::/80", TrustParseError::CoversMappedIpv4),
+            ("::/64", TrustParseError::CoversMappedIpv4),
+            ("::/1", TrustParseError::CoversMappedIpv4),
+            ("::fffe:0:0/95", TrustParseError::CoversMappedIpv4),
         ];
-        for (text, reason) in table {
+        for (text, refusal) in table {
             let err = text.parse::<ProxySet>().unwrap_err();
-            assert_eq!(&err.reason, reason, "{text:?}");
+            assert_eq!(err, refusal(text.to_string()), "{text:?}");
+            // A built set names the range as it shows it (`::ffff:0:0/96`
+            // is `0.0.0.0/0`).
             let built: ProxySet = [text.parse::<IpNet>().unwrap()].into_iter().collect();
-            assert_eq!(built.check().unwrap_err().reason, *reason, "{text:?} built");
+            let shown = built.to_string();
+            assert_eq!(built.check().unwrap_err(), refusal(shown), "{text:?} built");
         }
         // Next to the mapped space, or inside it: what they say.
         for text in [
@@ -645,30 +772,108 @@ mod tests {
 
     #[test]
     fn parse_errors_name_the_entry() {
-        let table: &[(&str, TrustParseReason)] = &[
-            ("10.0.0.0/33", TrustParseReason::InvalidPrefix),
-            ("10.0.0.0/", TrustParseReason::InvalidPrefix),
-            ("10.0.0.0/-1", TrustParseReason::InvalidPrefix),
-            ("::/129", TrustParseReason::InvalidPrefix),
-            (
-                "10.0.0.1/8",
-                TrustParseReason::HostBitsSet("10.0.0.0/8".parse().unwrap()),
-            ),
-            ("010.0.0.0/8", TrustParseReason::NotAnAddress),
-            ("fe80::1%eth0", TrustParseReason::ZoneId),
-            ("localhost", TrustParseReason::NotAnAddress),
-            ("", TrustParseReason::Empty),
-            (" , ", TrustParseReason::Empty),
+        // The entry is the text itself.
+        let table: &[(&str, Refusal)] = &[
+            ("10.0.0.0/33", TrustParseError::InvalidPrefix),
+            ("10.0.0.0/", TrustParseError::InvalidPrefix),
+            ("10.0.0.0/-1", TrustParseError::InvalidPrefix),
+            ("::/129", TrustParseError::InvalidPrefix),
+            ("010.0.0.0/8", TrustParseError::NotAnAddress),
+            ("fe80::1%eth0", TrustParseError::ZoneId),
+            ("localhost", TrustParseError::NotAnAddress),
         ];
-        for (text, reason) in table {
+        for (text, refusal) in table {
             let err = text.parse::<ProxySet>().unwrap_err();
-            assert_eq!(&err.reason, reason, "{text:?}");
+            assert_eq!(err, refusal(text.to_string()), "{text:?}");
+        }
+        assert_eq!(
+            "10.0.0.1/8".parse::<ProxySet>().unwrap_err(),
+            TrustParseError::HostBitsSet {
+                entry: "10.0.0.1/8".into(),
+                network: "10.0.0.0/8".parse().unwrap(),
+            }
+        );
+        for text in ["", " , "] {
+            let err = text.parse::<ProxySet>().unwrap_err();
+            assert_eq!(err, TrustParseError::Empty, "{text:?}");
         }
         let err = "10.0.0.0/8, bogus".parse::<ProxySet>().unwrap_err();
-        assert_eq!(err.item, "bogus");
+        assert_eq!(err.entry(), Some("bogus"));
         assert!(err.to_string().contains("bogus"), "{err}");
         let long = "x".repeat(1000);
-        assert_eq!(long.parse::<ProxySet>().unwrap_err().item.len(), 64);
+        let err = long.parse::<ProxySet>().unwrap_err();
+        assert_eq!(err.entry().map(str::len), Some(64));
+    }
+
+    /// The messages are those of the former `{ item, reason }` error,
+    /// word for word: `invalid trusted proxy "ENTRY": REASON`.
+    #[test]
+    fn messages_name_the_entry_then_the_problem() {
+        let table: &[(&str, &str)] = &[
+            (
+                "bogus",
+                r#"invalid trusted proxy "bogus": expected an IP address, a CIDR range (10.0.0.0/8) or a preset (loopback, private, link-local, istio-sidecar)"#,
+            ),
+            (
+                "10.0.0.0/33",
+                r#"invalid trusted proxy "10.0.0.0/33": the prefix length is out of range (at most 32 for IPv4, 128 for IPv6)"#,
+            ),
+            (
+                "10.0.0.1/8",
+                r#"invalid trusted proxy "10.0.0.1/8": host bits are set after the prefix; did you mean 10.0.0.0/8?"#,
+            ),
+            (
+                "fe80::1%eth0",
+                r#"invalid trusted proxy "fe80::1%eth0": zone ids have no meaning in a trusted proxy range"#,
+            ),
+            ("", r#"invalid trusted proxy "": no trusted proxy given"#),
+            (
+                "0.0.0.0/0",
+                r#"invalid trusted proxy "0.0.0.0/0": it trusts every address, so any client could write the header; to believe the nearest hops whoever the peer is, count them instead (hops=N; any-peer), and only where nothing else can reach the application"#,
+            ),
+            (
+                "::/80",
+                r#"invalid trusted proxy "::/80": it contains ::ffff:0:0/96, the IPv4-mapped addresses, so it would trust every IPv4 address while it reads as an IPv6 range; write the IPv4 ranges you mean as IPv4 (10.0.0.0/8), and IPv6 ranges that stop short of ::ffff:0:0/96"#,
+            ),
+            (
+                "a\"b",
+                r#"invalid trusted proxy "a\"b": expected an IP address, a CIDR range (10.0.0.0/8) or a preset (loopback, private, link-local, istio-sidecar)"#,
+            ),
+        ];
+        for (text, message) in table {
+            let err = text.parse::<ProxySet>().unwrap_err();
+            assert_eq!(err.to_string(), *message, "{text:?}");
+        }
+    }
+
+    /// Ranges and presets, however added, read back in the order they
+    /// were added and in the form the text shows.
+    #[test]
+    fn built_sets_read_back_what_was_added() {
+        let net = |s: &str| s.parse::<IpNet>().unwrap();
+        let mut set = ProxySet::new();
+        set.insert_net(net("::ffff:10.0.0.0/104"));
+        set.insert_preset(Preset::IstioSidecar);
+        set.extend([net("192.0.2.7/32"), net("2001:db8::1/32")]);
+        set.extend([Preset::Loopback]);
+        assert_eq!(
+            set.nets().collect::<Vec<_>>(),
+            [net("10.0.0.0/8"), net("192.0.2.7/32"), net("2001:db8::/32")]
+        );
+        assert_eq!(
+            set.presets().collect::<Vec<_>>(),
+            [Preset::IstioSidecar, Preset::Loopback]
+        );
+        assert_eq!(
+            set.to_string(),
+            "10.0.0.0/8, istio-sidecar, 192.0.2.7, 2001:db8::/32, loopback"
+        );
+        assert_eq!(set.to_string().parse::<ProxySet>().unwrap(), set);
+        assert!(set.contains(ip("127.0.0.6")) && set.contains(ip("10.1.2.3")));
+
+        let presets: ProxySet = [Preset::Private, Preset::LinkLocal].into_iter().collect();
+        assert_eq!(presets, "private, link-local".parse().unwrap());
+        assert_eq!(presets.nets().count(), 0);
     }
 
     #[test]

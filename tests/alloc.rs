@@ -244,7 +244,7 @@ fn errors() {
             "evil, 10.0.0.2",
             Error::MalformedHop {
                 index: 1,
-                reason: realip::addr::HopError::InvalidAddress,
+                reason: realip::HopError::InvalidAddress,
             },
         ),
         ("unknown, 10.0.0.2", Error::UnknownHop { index: 1 }),

@@ -7,11 +7,9 @@
 use std::net::{IpAddr, SocketAddr};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use realip::addr::HopError;
 use realip::explain::MAX_RAW_LEN;
-use realip::forwarded::ElementError;
 use realip::resolver::{DEFAULT_MAX_HOPS, MAX_EMPTY_ELEMENTS};
-use realip::{Error, ProxySet, Resolution, Resolver, Source};
+use realip::{ElementError, Error, HopError, ProxySet, Resolution, Resolver, Source};
 
 const TOO_MANY_EMPTIES: Error = Error::TooManyEmptyElements {
     limit: MAX_EMPTY_ELEMENTS,

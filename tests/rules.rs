@@ -8,13 +8,11 @@
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use realip::addr::HopError;
 use realip::explain::{Diagnostic, Position, Verdict};
-use realip::forwarded::ElementError;
 use realip::resolver::{ConfigError, DEFAULT_MAX_HOPS, MAX_EMPTY_ELEMENTS};
 use realip::{
-    AllTrusted, Error, Origin, Peer, Preset, ProxySet, Resolution, Resolver, ResolverBuilder,
-    Source,
+    AllTrusted, ElementError, Error, HopError, Origin, Peer, Preset, ProxySet, Resolution,
+    Resolver, ResolverBuilder, Source,
 };
 
 /// The ingress gateway, as the application's socket sees it.

@@ -8,8 +8,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use http::{HeaderMap, HeaderValue};
-use realip::addr::HopError;
-use realip::{Error, Origin, ProxySet, Resolution, Resolver};
+use realip::{Error, HopError, Origin, ProxySet, Resolution, Resolver};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()

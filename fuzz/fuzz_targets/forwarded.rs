@@ -5,13 +5,15 @@
 //! naive left-to-right split wherever quotes balance and no backslash can
 //! make the two directions disagree; a parsed `for` node is what
 //! `parse_forwarded_node` says of the unescaped value; accepted addresses
-//! are canonical and never unspecified.
+//! are canonical and never unspecified; an element the walk's quick `for`
+//! reader (`forwarded::quick_for`) reads is one the grammar accepts, with
+//! the same `for` node.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use realip::addr::{HopError, Node, parse_forwarded_node};
-use realip::forwarded::{Element, RevElements, Value};
+use realip::forwarded::{Element, RevElements, Value, quick_for};
 
 /// Longest unescaped quoted node realip reads (see `forwarded.rs`).
 const MAX_UNESCAPED_NODE: usize = 64;
@@ -24,9 +26,14 @@ fuzz_target!(|data: &[u8]| {
         assert!(yielded <= data.len() + lines.len(), "the iterator ends");
         let Ok(element) = element else { continue };
         assert_eq!(element, trim(element));
+        let quick = quick_for(element);
         let Ok(parsed) = Element::parse(element) else {
+            assert_eq!(quick, None, "{element:?}");
             continue;
         };
+        if let Some(addr) = quick {
+            assert_eq!(parsed.for_node(), Some(Ok(Node::Ip(addr))), "{element:?}");
+        }
         check_node(parsed.for_value(), parsed.for_node());
         check_node(parsed.by(), parsed.by_node());
         for value in [parsed.host(), parsed.proto()].into_iter().flatten() {

@@ -3,13 +3,17 @@
 //!
 //! The iterator must yield exactly what a naive split does (every line
 //! split on commas, trimmed of spaces and tabs, newest first), without
-//! commas or surrounding whitespace in any element.
+//! commas or surrounding whitespace in any element. And the walk's quick
+//! reader of a line of bare IPv4 addresses (`list::V4Line`) must read
+//! exactly what the split and the exact address parser read.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use realip::addr::{Node, parse_list_node};
-use realip::list::RevElements;
+use std::net::{IpAddr, Ipv4Addr};
+
+use realip::addr::{HopAddr, HopError, Node, parse_list_node};
+use realip::list::{RevElements, RevSplit, V4Line};
 
 fuzz_target!(|data: &[u8]| {
     let lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
@@ -28,6 +32,26 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(Node::Ip(hop)) = parse_list_node(element) {
             assert_eq!(hop.ip, hop.ip.to_canonical());
             assert!(!hop.ip.is_unspecified());
+        }
+    }
+
+    for line in &lines {
+        let Some(v4) = V4Line::read(line) else {
+            continue;
+        };
+        let exact: Vec<&[u8]> = RevSplit::new(line).collect();
+        assert_eq!(exact.len(), v4.len(), "{line:?}");
+        for (i, raw) in exact.iter().rev().enumerate() {
+            let (ip, quick_raw) = v4.get(line, i);
+            assert_eq!(quick_raw, *raw);
+            let expected = match Ipv4Addr::from(ip) {
+                Ipv4Addr::UNSPECIFIED => Err(HopError::Unspecified),
+                ip => Ok(Node::Ip(HopAddr {
+                    ip: IpAddr::V4(ip),
+                    port: None,
+                })),
+            };
+            assert_eq!(parse_list_node(raw), expected, "{line:?}");
         }
     }
 });
