@@ -233,8 +233,6 @@ impl NotAnAddress {
     }
 }
 
-type Read1 = fn(&[u8]) -> Result<HopAddr, NotAnAddress>;
-
 #[inline]
 fn node_addr(node: Node) -> Result<HopAddr, NotAnAddress> {
     match node {
@@ -245,7 +243,7 @@ fn node_addr(node: Node) -> Result<HopAddr, NotAnAddress> {
 }
 
 /// A comma-list element, or a single-address header's value.
-#[inline]
+#[inline(always)]
 fn read_list(raw: &[u8]) -> Result<HopAddr, NotAnAddress> {
     parse_list_node(raw)
         .map_err(NotAnAddress::Address)
@@ -382,10 +380,11 @@ impl Chain<'_> {
 
     /// One address per header: the last line, never split on commas.
     #[inline(always)]
-    fn single<'h, T, L, O>(&mut self, trust: T, mut lines: L, read: Read1, obs: &mut O) -> Flow
+    fn single<'h, T, L, R, O>(&mut self, trust: T, mut lines: L, read: R, obs: &mut O) -> Flow
     where
         T: HopTrust,
         L: Iterator<Item = &'h [u8]>,
+        R: FnOnce(&[u8]) -> Result<HopAddr, NotAnAddress>,
         O: Observer,
     {
         if let Some(line) = lines.next() {
@@ -424,13 +423,12 @@ impl Chain<'_> {
 
     /// The next hop, read from `raw` by `read`.
     #[inline(always)]
-    fn hop<T: HopTrust, O: Observer>(
-        &mut self,
-        trust: T,
-        raw: &[u8],
-        read: Read1,
-        obs: &mut O,
-    ) -> Flow {
+    fn hop<T, R, O>(&mut self, trust: T, raw: &[u8], read: R, obs: &mut O) -> Flow
+    where
+        T: HopTrust,
+        R: FnOnce(&[u8]) -> Result<HopAddr, NotAnAddress>,
+        O: Observer,
+    {
         self.within_limit(raw, obs)?;
         match read(raw) {
             Ok(addr) => {
