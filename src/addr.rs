@@ -129,7 +129,7 @@ pub fn parse_hop_addr(s: &[u8]) -> Result<HopAddr, HopError> {
     }
 }
 
-/// [`parse_hop_addr`] without the fast path: every form, every error named.
+/// [`parse_hop_addr`] without the quick reader: every form, every error named.
 fn exact_hop_addr(s: &[u8]) -> Result<HopAddr, HopError> {
     if s.is_empty() {
         return Err(HopError::Empty);
@@ -610,7 +610,7 @@ pub(crate) fn fast_hop(s: &[u8]) -> Option<HopAddr> {
     fast_finish(ip, port)
 }
 
-/// [`finish`] for the fast paths, which report failure as `None`.
+/// [`finish`] for the quick readers, which report failure as `None`.
 #[inline(always)]
 pub(crate) fn fast_finish(ip: IpAddr, port: Option<u16>) -> Option<HopAddr> {
     let ip = ip.to_canonical();

@@ -50,6 +50,18 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## How it is built
+//!
+//! One function defines a resolution: the walk (`src/walk.rs`), from the
+//! peer leftwards through the one configured header while the hop is a
+//! trusted proxy. [`Resolver::resolve`] runs it and records nothing;
+//! [`Resolver::explain`] runs the same walk and records every step, so
+//! the two cannot disagree. Below the walk are the readers (one hop's
+//! address, comma lists, RFC 7239 elements, the peer, trusted sets) and
+//! the vocabulary (the configuration and its one check, the errors, the
+//! verdicts); above it, the resolver, the explanation and the text form;
+//! then the integrations. Imports point down only.
+//!
 //! ## Modules
 //!
 //! - [`trust`]: sets of trusted proxies ([`ProxySet`]) and presets.

@@ -102,7 +102,7 @@ const OTHER_PAIRS: &[&str] = &[
     "proto=",
     "proto=\"unterminated",
     "proto=ht\\tp",
-    // near misses of the names the fast path knows
+    // near misses of the names the quick reader knows
     "proto:https",
     "protos=https",
     "pr=https",
