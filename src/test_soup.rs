@@ -3,9 +3,10 @@
 //! form the headers write, pieces of header syntax and raw bytes, glued at
 //! random.
 //!
-//! The same generators as `tests/properties.rs`, which drives the resolver
-//! with them; an integration test cannot share code with unit tests, which
-//! reach the internal readers.
+//! `tests/properties.rs` drives the resolver with the same generators: it
+//! includes this file (`#[path]`), since an integration test cannot import
+//! the crate's test code and the readers' unit tests cannot live in
+//! `tests/`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -13,7 +14,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 /// IPv4 addresses, half of them from a few busy /16s.
-fn v4() -> impl Strategy<Value = Ipv4Addr> {
+pub(crate) fn v4() -> impl Strategy<Value = Ipv4Addr> {
     prop_oneof![
         any::<u32>().prop_map(Ipv4Addr::from),
         (
@@ -35,7 +36,7 @@ fn v4() -> impl Strategy<Value = Ipv4Addr> {
 
 /// IPv6 addresses: random, from a few busy prefixes, mapped and compatible
 /// IPv4 forms, and the Istio sidecar's `::6`.
-fn v6() -> impl Strategy<Value = Ipv6Addr> {
+pub(crate) fn v6() -> impl Strategy<Value = Ipv6Addr> {
     prop_oneof![
         3 => any::<u128>().prop_map(Ipv6Addr::from),
         3 => (
@@ -52,17 +53,17 @@ fn v6() -> impl Strategy<Value = Ipv6Addr> {
     })
 }
 
-fn ip() -> impl Strategy<Value = IpAddr> {
+pub(crate) fn ip() -> impl Strategy<Value = IpAddr> {
     prop_oneof![v4().prop_map(IpAddr::V4), v6().prop_map(IpAddr::V6)]
 }
 
-fn full_v6(ip: Ipv6Addr) -> String {
+pub(crate) fn full_v6(ip: Ipv6Addr) -> String {
     let s = ip.segments().map(|s| format!("{s:04x}"));
     s.join(":")
 }
 
 /// The text of a hop in a comma-list or single-address header.
-fn list_text(ip: IpAddr, port: Option<u16>, style: u8) -> String {
+pub(crate) fn list_text(ip: IpAddr, port: Option<u16>, style: u8) -> String {
     match (ip, port) {
         (IpAddr::V4(a), Some(p)) if style % 5 == 4 => format!("[{}]:{p}", a.to_ipv6_mapped()),
         (IpAddr::V4(a), Some(p)) => format!("{a}:{p}"),
@@ -80,7 +81,7 @@ fn list_text(ip: IpAddr, port: Option<u16>, style: u8) -> String {
 
 /// The `for=` value of a hop: tokens for IPv4, quoted `"[v6]"` forms with
 /// ports, obfuscated ports and quoted-pairs.
-fn forwarded_for(ip: IpAddr, port: Option<u16>, style: u8) -> String {
+pub(crate) fn forwarded_for(ip: IpAddr, port: Option<u16>, style: u8) -> String {
     let name = if style & 0x40 != 0 { "For" } else { "for" };
     match (ip, port) {
         (IpAddr::V4(a), Some(p)) => format!("{name}=\"{a}:{p}\""),

@@ -28,54 +28,15 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use realip::{AllTrusted, Error, Origin, Peer, Preset, ProxySet, Resolution, Resolver, Source};
 
+// The address and header-text generators the readers' unit tests use too.
+#[allow(dead_code)]
+#[path = "../src/test_soup.rs"]
+mod test_soup;
+use test_soup::{forwarded_for, full_v6, ip, list_text, soup, v4, v6};
+
 // ---------------------------------------------------------------------------
 // Addresses
 // ---------------------------------------------------------------------------
-
-/// IPv4 addresses, half of them from a few busy /16s so that trusted
-/// ranges and chains meet often.
-fn v4() -> impl Strategy<Value = Ipv4Addr> {
-    prop_oneof![
-        any::<u32>().prop_map(Ipv4Addr::from),
-        (
-            select(
-                &[
-                    0x0a00_0000u32,
-                    0xc0a8_0000,
-                    0x7f00_0000,
-                    0xcb00_7100,
-                    0xac10_0000
-                ][..]
-            ),
-            any::<u16>()
-        )
-            .prop_map(|(base, low)| Ipv4Addr::from(base | u32::from(low))),
-    ]
-    .prop_filter("never the unspecified address", |a| !a.is_unspecified())
-}
-
-/// IPv6 addresses: random, from a few busy prefixes, mapped and compatible
-/// IPv4 forms, and the Istio sidecar's `::6`.
-fn v6() -> impl Strategy<Value = Ipv6Addr> {
-    prop_oneof![
-        3 => any::<u128>().prop_map(Ipv6Addr::from),
-        3 => (
-            select(&[0x2001_0db8u128 << 96, 0xfd00u128 << 112, 0xfe80u128 << 112][..]),
-            any::<u32>()
-        )
-            .prop_map(|(base, low)| Ipv6Addr::from(base | u128::from(low))),
-        1 => v4().prop_map(|a| a.to_ipv6_mapped()),
-        1 => v4().prop_map(|a| a.to_ipv6_compatible()),
-        1 => Just(Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 6)),
-    ]
-    .prop_filter("never the unspecified address", |a| {
-        !IpAddr::V6(*a).to_canonical().is_unspecified()
-    })
-}
-
-fn ip() -> impl Strategy<Value = IpAddr> {
-    prop_oneof![v4().prop_map(IpAddr::V4), v6().prop_map(IpAddr::V6)]
-}
 
 /// A trusted range. IPv4 ranges are also given in their mapped IPv6 form.
 fn net(min_v4: u8, min_v6: u8) -> impl Strategy<Value = IpNet> {
@@ -502,28 +463,6 @@ fn hop(nets: Vec<IpNet>) -> impl Strategy<Value = Hop> {
     ]
 }
 
-fn full_v6(ip: Ipv6Addr) -> String {
-    let s = ip.segments().map(|s| format!("{s:04x}"));
-    s.join(":")
-}
-
-/// The text of a hop in a comma-list or single-address header.
-fn list_text(ip: IpAddr, port: Option<u16>, style: u8) -> String {
-    match (ip, port) {
-        (IpAddr::V4(a), Some(p)) if style % 5 == 4 => format!("[{}]:{p}", a.to_ipv6_mapped()),
-        (IpAddr::V4(a), Some(p)) => format!("{a}:{p}"),
-        (IpAddr::V4(a), None) if style % 5 == 4 => format!("::ffff:{a}"),
-        (IpAddr::V4(a), None) => a.to_string(),
-        (IpAddr::V6(a), Some(p)) => format!("[{a}]:{p}"),
-        (IpAddr::V6(a), None) => match style % 4 {
-            0 => a.to_string(),
-            1 => a.to_string().to_uppercase(),
-            2 => format!("[{a}]"),
-            _ => full_v6(a),
-        },
-    }
-}
-
 /// The text of a hop in `CloudFront-Viewer-Address`: `ip:port`, IPv6 not
 /// bracketed.
 fn cloudfront_text(ip: IpAddr, port: u16, style: u8) -> String {
@@ -532,27 +471,6 @@ fn cloudfront_text(ip: IpAddr, port: u16, style: u8) -> String {
         IpAddr::V4(a) => format!("{a}:{port}"),
         IpAddr::V6(a) if style % 4 == 3 => format!("{}:{port}", full_v6(a)),
         IpAddr::V6(a) => format!("{a}:{port}"),
-    }
-}
-
-/// The `for=` value of a hop: tokens for IPv4, quoted `"[v6]"` forms with
-/// ports, obfuscated ports and quoted-pairs.
-fn forwarded_for(ip: IpAddr, port: Option<u16>, style: u8) -> String {
-    let name = if style & 0x40 != 0 { "For" } else { "for" };
-    match (ip, port) {
-        (IpAddr::V4(a), Some(p)) => format!("{name}=\"{a}:{p}\""),
-        (IpAddr::V4(a), None) => match style % 3 {
-            0 => format!("{name}={a}"),
-            1 => format!("{name}=\"{a}\""),
-            _ => format!("{name}=\"[{}]\"", a.to_ipv6_mapped()),
-        },
-        (IpAddr::V6(a), Some(p)) => format!("{name}=\"[{a}]:{p}\""),
-        (IpAddr::V6(a), None) => match style % 4 {
-            0 => format!("{name}=\"[{a}]\""),
-            1 => format!("{name}=\"[{}]\"", a.to_string().to_uppercase()),
-            2 => format!("{name}=\"\\[{a}\\]\""),
-            _ => format!("{name}=\"[{a}]:_p{style}\""),
-        },
     }
 }
 
@@ -807,59 +725,6 @@ fn answer_is_peer_or_written(
 // ---------------------------------------------------------------------------
 // Arbitrary header text
 // ---------------------------------------------------------------------------
-
-/// Pieces of forwarding-header syntax, glued at random.
-const PIECES: &[&str] = &[
-    ",",
-    ", ",
-    ";",
-    "=",
-    "\"",
-    "\\",
-    "\\\"",
-    "[",
-    "]",
-    ":",
-    " ",
-    "\t",
-    "for=",
-    "For=",
-    "by=",
-    "proto=https",
-    "host=x",
-    "unknown",
-    "_hidden",
-    "::",
-    ".",
-    "::ffff:",
-    "10.0.0.1",
-    "[::1]",
-    "\"[",
-    "]\"",
-    "%eth0",
-    ":80",
-    ":_p",
-    "0",
-    "00",
-    "255",
-    "fd00::",
-    "127.0.0.6",
-    "::6",
-];
-
-/// A header line: address texts, syntax pieces and raw bytes, concatenated.
-/// Bytes a header value cannot hold are dropped by `headers_with`.
-fn soup() -> impl Strategy<Value = Vec<u8>> {
-    let piece = prop_oneof![
-        3 => (ip(), prop::option::of(any::<u16>()), any::<u8>())
-            .prop_map(|(ip, port, style)| list_text(ip, port, style).into_bytes()),
-        2 => (ip(), prop::option::of(any::<u16>()), any::<u8>())
-            .prop_map(|(ip, port, style)| forwarded_for(ip, port, style).into_bytes()),
-        4 => select(PIECES).prop_map(|s| s.as_bytes().to_vec()),
-        2 => prop::collection::vec(any::<u8>(), 0..4),
-    ];
-    prop::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
-}
 
 /// Header lines spread over every forwarding header under test, plus one
 /// unrelated header.
