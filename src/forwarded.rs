@@ -168,10 +168,22 @@ impl<'a> Value<'a> {
 
     /// Reads the value as an RFC 7239 node, unescaping on the stack.
     fn node(&self) -> Result<Node, HopError> {
-        if !self.quoted || !self.raw.contains(&b'\\') {
-            return parse_forwarded_node(self.raw);
-        }
         let mut buf = [0u8; MAX_UNESCAPED_NODE];
+        match self.unescape_into(&mut buf) {
+            Some(value) => parse_forwarded_node(value),
+            None => Err(HopError::InvalidAddress),
+        }
+    }
+
+    /// The value with quoted-pairs unescaped, in `buf` when it needs
+    /// unescaping (the raw text otherwise); `None` when it does not fit.
+    pub(crate) fn unescape_into<'b>(&self, buf: &'b mut [u8]) -> Option<&'b [u8]>
+    where
+        'a: 'b,
+    {
+        if !self.quoted || !self.raw.contains(&b'\\') {
+            return Some(self.raw);
+        }
         let mut len = 0;
         let mut escaped = false;
         for &b in self.raw {
@@ -180,13 +192,10 @@ impl<'a> Value<'a> {
                 continue;
             }
             escaped = false;
-            if len == buf.len() {
-                return Err(HopError::InvalidAddress);
-            }
-            buf[len] = b;
+            *buf.get_mut(len)? = b;
             len += 1;
         }
-        parse_forwarded_node(&buf[..len])
+        Some(&buf[..len])
     }
 }
 
@@ -287,13 +296,11 @@ impl<'a> Element<'a> {
     }
 
     /// The `host` parameter's raw value.
-    #[cfg(any(test, fuzzing))]
     pub fn host(&self) -> Option<Value<'a>> {
         self.host
     }
 
     /// The `proto` parameter's raw value.
-    #[cfg(any(test, fuzzing))]
     pub fn proto(&self) -> Option<Value<'a>> {
         self.proto
     }

@@ -114,6 +114,7 @@ pub mod proxy_protocol;
 mod report;
 mod resolution;
 pub mod resolver;
+mod scheme_host;
 mod settings;
 #[cfg(test)]
 mod test_soup;
@@ -129,5 +130,8 @@ pub use error::Error;
 pub use forwarded::ElementError;
 pub use peer::Peer;
 pub use resolution::{ClientIp, Origin, Resolution};
-pub use resolver::{AllTrusted, ConfigError, Resolver, ResolverBuilder, Source, Trust};
+pub use resolver::{
+    Align, AllTrusted, ConfigError, Resolver, ResolverBuilder, Source, Trust, ValueSource,
+};
+pub use scheme_host::{AllowedHosts, Host, OriginalUrl, Scheme, ValueError};
 pub use trust::{Preset, ProxySet};

@@ -65,6 +65,7 @@ impl Reporter {
             peer: &peer.canonical(),
             headers,
             result,
+            url: None,
         };
         let found = find(&request, wanted);
         if found.is_empty() {

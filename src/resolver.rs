@@ -32,13 +32,15 @@ use http::{HeaderMap, HeaderName, Request, request::Parts};
 use crate::error::Error;
 use crate::peer::Peer;
 use crate::resolution::Resolution;
+use crate::scheme_host::{AllowedHosts, OriginalUrl};
 use crate::settings::Settings;
 use crate::trust::ProxySet;
 use crate::walk::{self, NoObserver};
 
 pub use crate::header_names::MAX_CUSTOM_NAMES;
 pub use crate::settings::{
-    AllTrusted, ConfigError, DEFAULT_MAX_HOPS, MAX_EMPTY_ELEMENTS, MAX_HOPS_LIMIT, Source, Trust,
+    Align, AllTrusted, ConfigError, DEFAULT_MAX_HOPS, MAX_EMPTY_ELEMENTS, MAX_HOPS_LIMIT, Source,
+    Trust, ValueSource,
 };
 
 /// Resolves the client address of requests, by one configured rule.
@@ -80,6 +82,49 @@ impl Resolver {
         walk::walk(&self.settings, peer.into(), headers, &mut NoObserver)
     }
 
+    /// Resolves as [`resolve`](Resolver::resolve) does, and reads the
+    /// original scheme and host that came with the client's hop (DESIGN
+    /// rule 14; configured by [`proto`](ResolverBuilder::proto) and
+    /// [`host`](ResolverBuilder::host)). Allocates nothing.
+    ///
+    /// ```
+    /// use realip::Resolver;
+    /// use http::HeaderMap;
+    ///
+    /// let resolver: Resolver = "forwarded; trust=10.0.0.0/8; proto=forwarded; host=forwarded"
+    ///     .parse()?;
+    /// let mut headers = HeaderMap::new();
+    /// // The client forged proto=http in its own element; the gateway
+    /// // wrote the client's address with what the client used.
+    /// headers.insert(
+    ///     "forwarded",
+    ///     r#"for=6.6.6.6;proto=http, for=203.0.113.7;proto=https;host="shop.example.com""#.parse()?,
+    /// );
+    /// headers.append("forwarded", "for=10.0.0.2".parse()?);
+    /// let peer: std::net::SocketAddr = "10.0.0.3:40000".parse()?;
+    ///
+    /// let (resolution, url) = resolver.resolve_url(peer, &headers)?;
+    /// assert_eq!(resolution.client().to_string(), "203.0.113.7");
+    /// assert_eq!(url.scheme().unwrap().as_str(), "https");
+    /// assert_eq!(url.host().unwrap().as_str(), "shop.example.com");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn resolve_url(
+        &self,
+        peer: impl Into<Peer>,
+        headers: &HeaderMap,
+    ) -> Result<(Resolution, OriginalUrl), Error> {
+        let mut hop = None;
+        let resolution = walk::walk_to_hop::<_, _, true>(
+            &self.settings,
+            peer.into(),
+            headers,
+            &mut NoObserver,
+            &mut hop,
+        )?;
+        Ok((resolution, walk::original_url(&self.settings, headers, hop)))
+    }
+
     /// Resolves the client of a request.
     pub fn resolve_request<B>(
         &self,
@@ -117,6 +162,26 @@ impl Resolver {
     /// Whether a Unix-socket peer is trusted as a proxy.
     pub fn trusts_unix_peer(&self) -> bool {
         self.settings.trust_unix_peer
+    }
+
+    /// Where the original scheme is read, if anywhere.
+    pub fn proto_source(&self) -> Option<&ValueSource> {
+        self.settings.values.proto.as_ref()
+    }
+
+    /// Where the original host is read, if anywhere.
+    pub fn host_source(&self) -> Option<&ValueSource> {
+        self.settings.values.host.as_ref()
+    }
+
+    /// How value headers line up with the source.
+    pub fn align(&self) -> Align {
+        self.settings.values.align()
+    }
+
+    /// The hosts accepted as the original host (empty: any).
+    pub fn allowed_hosts(&self) -> &AllowedHosts {
+        &self.settings.values.allowed_hosts
     }
 }
 
@@ -212,6 +277,34 @@ impl ResolverBuilder {
     /// Whether a Unix-socket peer (a proxy on the same host) is trusted.
     pub fn trust_unix_peer(mut self, trust: bool) -> Self {
         self.settings.trust_unix_peer = trust;
+        self
+    }
+
+    /// Reads the original scheme from `source`, beside the client's hop
+    /// (see [`Resolver::resolve_url`]).
+    pub fn proto(mut self, source: ValueSource) -> Self {
+        self.settings.values.proto = Some(source);
+        self
+    }
+
+    /// Reads the original host from `source`, beside the client's hop (see
+    /// [`Resolver::resolve_url`]).
+    pub fn host(mut self, source: ValueSource) -> Self {
+        self.settings.values.host = Some(source);
+        self
+    }
+
+    /// How value headers line up with the source (default
+    /// [`Align::Symmetric`]).
+    pub fn align(mut self, align: Align) -> Self {
+        self.settings.values.align = Some(align);
+        self
+    }
+
+    /// Accepts only these hosts as the original host; any other is no
+    /// host.
+    pub fn allowed_hosts(mut self, hosts: AllowedHosts) -> Self {
+        self.settings.values.allowed_hosts = hosts;
         self
     }
 

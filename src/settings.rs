@@ -11,6 +11,7 @@
 use http::HeaderName;
 
 use crate::header_names;
+use crate::scheme_host::AllowedHosts;
 use crate::trust::{ProxySet, TrustParseError};
 
 /// The default bound on the hops a resolver walks.
@@ -140,6 +141,64 @@ pub enum AllTrusted {
     Error,
 }
 
+/// Where a resolver reads the original scheme (`proto`) or host of a
+/// request: always from the hop that named the client (DESIGN rule 14).
+///
+/// ```
+/// use realip::{ProxySet, Resolver, ValueSource};
+///
+/// let resolver = Resolver::builder()
+///     .x_forwarded_for()
+///     .trusted_proxies("10.0.0.0/8".parse::<ProxySet>()?)
+///     .proto(ValueSource::x_forwarded_proto())
+///     .host(ValueSource::x_forwarded_host())
+///     .build()?;
+/// assert_eq!(
+///     resolver.to_string(),
+///     "x-forwarded-for; trust=10.0.0.0/8; proto=x-forwarded-proto; host=x-forwarded-host"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ValueSource {
+    /// The client's own `Forwarded` element (`proto=`, `host=`), written
+    /// by the same proxy as its `for=`. Only with the `forwarded` source.
+    Forwarded,
+    /// A comma-list header that the proxies fill beside the source's
+    /// (`X-Forwarded-Proto`, `X-Forwarded-Host`), lined up with it by
+    /// [`Align`].
+    Header(HeaderName),
+}
+
+impl ValueSource {
+    /// `X-Forwarded-Proto`.
+    pub fn x_forwarded_proto() -> Self {
+        ValueSource::Header(HeaderName::from_static("x-forwarded-proto"))
+    }
+
+    /// `X-Forwarded-Host`.
+    pub fn x_forwarded_host() -> Self {
+        ValueSource::Header(HeaderName::from_static("x-forwarded-host"))
+    }
+}
+
+/// How a value header ([`ValueSource::Header`]) lines up with the
+/// source's hops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Align {
+    /// Every proxy appends to the value header as to the source: the two
+    /// hold as many elements, and the value is the one at the client's
+    /// position. Counts that differ give no value.
+    #[default]
+    Symmetric,
+    /// The edge proxy overwrites the value header with one value (AWS ALB,
+    /// Google's load balancers, many nginx set-ups): exactly one element,
+    /// or no value.
+    Single,
+}
+
 /// Why a configuration cannot make a resolver: text or a file that does not
 /// say a configuration, or settings that are not sound. Each message names
 /// the offending part and what to write instead.
@@ -215,6 +274,50 @@ pub enum ConfigError {
         /// The header that would be one too many.
         header: String,
     },
+    /// `proto=forwarded` or `host=forwarded` with a source other than
+    /// `forwarded`: there is no client element to read it from.
+    #[error(
+        "{value}=forwarded reads the client's own Forwarded element, but the source is {configured}; \
+         read the forwarded source, or take {value} from a header beside it (for example \
+         {value}=x-forwarded-{value})"
+    )]
+    ValueNeedsForwarded {
+        /// `proto` or `host`.
+        value: &'static str,
+        /// The configured source.
+        configured: String,
+    },
+    /// A value header beside the `forwarded` source, whose client element
+    /// carries its own `proto=` and `host=`.
+    #[error(
+        "the source is forwarded, whose client element carries its own {value}=; reading {value} \
+         from {header} beside it could pair one hop's address with another hop's value: use \
+         {value}=forwarded"
+    )]
+    ValueBesideForwarded {
+        /// `proto` or `host`.
+        value: &'static str,
+        /// The configured value header.
+        header: String,
+    },
+    /// A scheme or host with the peer source: no hop to read it beside.
+    #[error(
+        "{value}= reads the value that came with the client's hop, but the source is the peer \
+         alone; choose a header source"
+    )]
+    ValueWithoutHop {
+        /// `proto` or `host`.
+        value: &'static str,
+    },
+    /// `align=` without a value read from a header.
+    #[error(
+        "align= says how a value header lines up with the source, but neither proto= nor host= \
+         names a header"
+    )]
+    AlignWithoutValueHeader,
+    /// `allowed-hosts=` without `host=`.
+    #[error("allowed-hosts= limits the host that host= reads, but host= is not configured")]
+    AllowedHostsWithoutHost,
     // Mistakes found while reading text or a file, before the settings
     // are checked.
     /// The source is not well formed (`list:` without a name, a name that
@@ -253,7 +356,8 @@ pub enum ConfigError {
     DeploymentAndPreset,
     /// An unknown option.
     #[error(
-        "unknown option {0:?}: expected trust=, hops=, any-peer, all-trusted=, max-hops= or unix-peer"
+        "unknown option {0:?}: expected trust=, hops=, any-peer, all-trusted=, max-hops=, \
+         unix-peer, proto=, host=, align= or allowed-hosts="
     )]
     UnknownOption(String),
     /// An option given twice.
@@ -305,6 +409,38 @@ pub(crate) struct Settings {
     pub(crate) all_trusted: AllTrusted,
     pub(crate) max_hops: usize,
     pub(crate) trust_unix_peer: bool,
+    /// The original scheme and host (rule 14).
+    pub(crate) values: Values,
+}
+
+/// Where the original scheme and host are read, as configured and, once
+/// checked, how.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Values {
+    pub(crate) proto: Option<ValueSource>,
+    pub(crate) host: Option<ValueSource>,
+    pub(crate) align: Option<Align>,
+    pub(crate) allowed_hosts: AllowedHosts,
+    /// Set by [`Settings::checked`].
+    pub(crate) proto_read: Option<ValueRead>,
+    /// Set by [`Settings::checked`].
+    pub(crate) host_read: Option<ValueRead>,
+}
+
+impl Values {
+    /// The alignment of value headers (the default when not given).
+    pub(crate) fn align(&self) -> Align {
+        self.align.unwrap_or_default()
+    }
+}
+
+/// How a checked [`ValueSource`] is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ValueRead {
+    /// From the client's `Forwarded` element.
+    Element,
+    /// From a list header, by its interned name.
+    Header(&'static HeaderName),
 }
 
 impl Default for Settings {
@@ -318,6 +454,7 @@ impl Default for Settings {
             all_trusted: AllTrusted::Leftmost,
             max_hops: DEFAULT_MAX_HOPS,
             trust_unix_peer: false,
+            values: Values::default(),
         }
     }
 }
@@ -397,6 +534,18 @@ impl Settings {
             _ => {}
         }
         self.read = read(&self.source)?;
+        self.values.proto_read = value_read("proto", &self.source, self.values.proto.as_ref())?;
+        self.values.host_read = value_read("host", &self.source, self.values.host.as_ref())?;
+        let reads_header = |read: Option<ValueRead>| matches!(read, Some(ValueRead::Header(_)));
+        if self.values.align.is_some()
+            && !reads_header(self.values.proto_read)
+            && !reads_header(self.values.host_read)
+        {
+            return Err(ConfigError::AlignWithoutValueHeader);
+        }
+        if !self.values.allowed_hosts.is_empty() && self.values.host.is_none() {
+            return Err(ConfigError::AllowedHostsWithoutHost);
+        }
         Ok(self)
     }
 }
@@ -417,4 +566,34 @@ fn read(source: &Source) -> Result<Read, ConfigError> {
         header: name.to_string(),
     })?;
     Ok(Read::Header(Header { name, form }))
+}
+
+/// How a scheme or host (`value`) configured as `given` is read beside
+/// `source`.
+fn value_read(
+    value: &'static str,
+    source: &Source,
+    given: Option<&ValueSource>,
+) -> Result<Option<ValueRead>, ConfigError> {
+    let Some(given) = given else {
+        return Ok(None);
+    };
+    match (source, given) {
+        (Source::Peer, _) => Err(ConfigError::ValueWithoutHop { value }),
+        (Source::Forwarded, ValueSource::Forwarded) => Ok(Some(ValueRead::Element)),
+        (Source::Forwarded, ValueSource::Header(name)) => Err(ConfigError::ValueBesideForwarded {
+            value,
+            header: name.to_string(),
+        }),
+        (_, ValueSource::Forwarded) => Err(ConfigError::ValueNeedsForwarded {
+            value,
+            configured: source.to_string(),
+        }),
+        (_, ValueSource::Header(name)) => {
+            let name = header_names::intern(name).map_err(|_| ConfigError::TooManyHeaderNames {
+                header: name.to_string(),
+            })?;
+            Ok(Some(ValueRead::Header(name)))
+        }
+    }
 }

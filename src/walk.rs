@@ -31,7 +31,10 @@ use crate::headers::HeaderLines;
 use crate::list::{self, V4Line, trim_ows};
 use crate::peer::Peer;
 use crate::resolution::{ClientIp, Origin, Resolution};
-use crate::settings::{AllTrusted, Form, MAX_EMPTY_ELEMENTS, Read, Settings, Trust};
+use crate::scheme_host::{MAX_HOST_LEN, Missing, OriginalUrl, ValueError, read_host, read_scheme};
+use crate::settings::{
+    Align, AllTrusted, Form, Header, MAX_EMPTY_ELEMENTS, Read, Settings, Trust, ValueRead,
+};
 use crate::trust::ProxySet;
 use crate::verdict::{Position, Verdict};
 
@@ -96,6 +99,43 @@ where
     H: HeaderLines + ?Sized,
     O: Observer,
 {
+    walk_to_hop::<H, O, false>(settings, peer, headers, obs, &mut None)
+}
+
+/// The hop whose element named the client: where the scheme and host that
+/// came with it are read (rule 14).
+#[derive(Clone, Copy)]
+pub(crate) struct ClientHop<'h> {
+    /// The header the source reads.
+    source: Header,
+    /// The hop's position among the source's elements, from the right.
+    index: usize,
+    /// The hop's element.
+    raw: &'h [u8],
+}
+
+impl ClientHop<'_> {
+    /// The hop's position among the source's elements, from the right.
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+}
+
+/// [`walk`], which also says in `hop` which header hop named the client
+/// (left `None` when the peer is the answer) when `HOP` is set: the
+/// resolver's walk keeps no hop text it will not use.
+#[inline(always)]
+pub(crate) fn walk_to_hop<'h, H, O, const HOP: bool>(
+    settings: &Settings,
+    peer: Peer,
+    headers: &'h H,
+    obs: &mut O,
+    hop: &mut Option<ClientHop<'h>>,
+) -> Result<Resolution, Error>
+where
+    H: HeaderLines + ?Sized,
+    O: Observer,
+{
     let peer = peer.canonical();
     // The answer when the peer is the client.
     let (peer_addr, peer_origin) = match peer {
@@ -130,7 +170,7 @@ where
     };
     obs.peer(&peer, verdict);
 
-    let chain = Chain {
+    let mut chain = Chain::<HOP> {
         settings,
         peer,
         peer_addr,
@@ -139,14 +179,129 @@ where
         index: 0,
         empties: 0,
         leftmost: None,
+        leftmost_raw: b"",
+        answer: None,
     };
     let lines = headers.lines_rev(header.name);
-    match settings.trust {
+    let result = match settings.trust {
         Trust::Proxies(ref set) => chain.run(InSet(set), header.form, lines, obs),
         Trust::Hops { count, .. } | Trust::HopsFromAnyPeer { count } => {
             chain.run(Counted(count), header.form, lines, obs)
         }
+    };
+    *hop = chain.answer.map(|(index, raw)| ClientHop {
+        source: header,
+        index,
+        raw,
+    });
+    result
+}
+
+/// The scheme and host that came with the client's hop (rule 14): from
+/// its own `Forwarded` element, or from the value headers' element at its
+/// position. None without a header hop (the peer is the client, or a
+/// trusted proxy that sent no header is the answer). A value that is not
+/// there or cannot be read is absent, and the result says why.
+pub(crate) fn original_url<H: HeaderLines + ?Sized>(
+    settings: &Settings,
+    headers: &H,
+    hop: Option<ClientHop<'_>>,
+) -> OriginalUrl {
+    let mut url = OriginalUrl::default();
+    let values = &settings.values;
+    let Some(ClientHop { source, index, raw }) = hop else {
+        return url;
+    };
+    // The walk read this element, so it parses.
+    let element = match (values.proto_read, values.host_read) {
+        (Some(ValueRead::Element), _) | (_, Some(ValueRead::Element)) => Element::parse(raw).ok(),
+        _ => None,
+    };
+    let mut buf = [0u8; MAX_HOST_LEN];
+    if let Some(read) = values.proto_read {
+        let text = match read {
+            ValueRead::Element => element_value(element.as_ref(), Element::proto, &mut buf),
+            ValueRead::Header(name) => {
+                aligned_element(source, values.align(), headers, name, index)
+            }
+        };
+        match text.and_then(|text| read_scheme(text).map_err(Missing::Unreadable)) {
+            Ok(scheme) => url.scheme = Some(scheme),
+            Err(why) => url.missing.proto = Some(why),
+        }
     }
+    if let Some(read) = values.host_read {
+        let text = match read {
+            ValueRead::Element => element_value(element.as_ref(), Element::host, &mut buf),
+            ValueRead::Header(name) => {
+                aligned_element(source, values.align(), headers, name, index)
+            }
+        };
+        let host = text
+            .and_then(|text| read_host(text).map_err(Missing::Unreadable))
+            .and_then(|host| match values.allowed_hosts.allows(host.hostname()) {
+                true => Ok(host),
+                false => Err(Missing::NotAllowed),
+            });
+        match host {
+            Ok(host) => url.host = Some(host),
+            Err(why) => url.missing.host = Some(why),
+        }
+    }
+    url
+}
+
+/// A parameter of the client's `Forwarded` element, unescaped into `buf`.
+fn element_value<'b, 'e: 'b>(
+    element: Option<&Element<'e>>,
+    param: fn(&Element<'e>) -> Option<forwarded::Value<'e>>,
+    buf: &'b mut [u8],
+) -> Result<&'b [u8], Missing> {
+    let value = element.and_then(param).ok_or(Missing::NotSent)?;
+    value
+        .unescape_into(buf)
+        .ok_or(Missing::Unreadable(ValueError::TooLong))
+}
+
+/// The element of value header `name` that lines up with the source's
+/// hop at `index` (from the right; empty elements are not counted, as in
+/// the source).
+fn aligned_element<'h, H: HeaderLines + ?Sized>(
+    source: Header,
+    align: Align,
+    headers: &'h H,
+    name: &HeaderName,
+    index: usize,
+) -> Result<&'h [u8], Missing> {
+    let elements = |name| {
+        headers
+            .lines_rev(name)
+            .flat_map(list::RevSplit::new)
+            .filter(|e: &&[u8]| !e.is_empty())
+    };
+    let values = elements(name).count();
+    if values == 0 {
+        return Err(Missing::NotSent);
+    }
+    let index = match align {
+        Align::Single if values != 1 => return Err(Missing::NotOne { values }),
+        Align::Single => 0,
+        Align::Symmetric => {
+            let hops = match source.form {
+                Form::List => elements(source.name).count(),
+                // One hop per header. (`Forwarded` carries its own values.)
+                Form::Single | Form::SingleLastColon | Form::Forwarded => 1,
+            };
+            if hops != values {
+                return Err(Missing::CountsDiffer {
+                    source: hops,
+                    values,
+                });
+            }
+            index
+        }
+    };
+    elements(name).nth(index).ok_or(Missing::NotSent)
 }
 
 /// How hops are trusted, as a type, so that each mode's walk is compiled
@@ -282,7 +437,7 @@ fn resolution(addr: HopAddr, origin: Origin, peer: Peer, trusted_proxies: usize)
 type Flow = ControlFlow<Result<Resolution, Error>>;
 
 /// A walk through the header of a trusted peer.
-struct Chain<'s> {
+struct Chain<'s, 'h, const HOP: bool> {
     settings: &'s Settings,
     /// Canonical.
     peer: Peer,
@@ -294,14 +449,21 @@ struct Chain<'s> {
     index: usize,
     /// Empty elements skipped so far.
     empties: usize,
-    /// The last hop read (at `index - 1`), when it was trusted.
+    /// The last hop read (at `index - 1`) and its text, when it was
+    /// trusted.
     leftmost: Option<HopAddr>,
+    /// The text of that hop, kept only when the walk is asked which hop
+    /// named the client (`HOP`).
+    leftmost_raw: &'h [u8],
+    /// The hop that named the answer (its position and text), when a
+    /// header hop did: where its scheme and host are read.
+    answer: Option<(usize, &'h [u8])>,
 }
 
-impl Chain<'_> {
+impl<'h, const HOP: bool> Chain<'_, 'h, HOP> {
     #[inline(always)]
-    fn run<'h, T, L, O>(
-        mut self,
+    fn run<T, L, O>(
+        &mut self,
         trust: T,
         form: Form,
         lines: L,
@@ -326,7 +488,7 @@ impl Chain<'_> {
 
     /// A comma list across lines.
     #[inline(always)]
-    fn list<'h, T, L, O>(&mut self, trust: T, lines: L, obs: &mut O) -> Flow
+    fn list<T, L, O>(&mut self, trust: T, lines: L, obs: &mut O) -> Flow
     where
         T: HopTrust,
         L: Iterator<Item = &'h [u8]>,
@@ -353,7 +515,7 @@ impl Chain<'_> {
 
     /// RFC 7239 elements across lines.
     #[inline(always)]
-    fn forwarded<'h, T, L, O>(&mut self, trust: T, lines: L, obs: &mut O) -> Flow
+    fn forwarded<T, L, O>(&mut self, trust: T, lines: L, obs: &mut O) -> Flow
     where
         T: HopTrust,
         L: Iterator<Item = &'h [u8]>,
@@ -380,7 +542,7 @@ impl Chain<'_> {
 
     /// One address per header: the last line, never split on commas.
     #[inline(always)]
-    fn single<'h, T, L, R, O>(&mut self, trust: T, mut lines: L, read: R, obs: &mut O) -> Flow
+    fn single<T, L, R, O>(&mut self, trust: T, mut lines: L, read: R, obs: &mut O) -> Flow
     where
         T: HopTrust,
         L: Iterator<Item = &'h [u8]>,
@@ -423,7 +585,7 @@ impl Chain<'_> {
 
     /// The next hop, read from `raw` by `read`.
     #[inline(always)]
-    fn hop<T, R, O>(&mut self, trust: T, raw: &[u8], read: R, obs: &mut O) -> Flow
+    fn hop<T, R, O>(&mut self, trust: T, raw: &'h [u8], read: R, obs: &mut O) -> Flow
     where
         T: HopTrust,
         R: FnOnce(&[u8]) -> Result<HopAddr, NotAnAddress>,
@@ -447,7 +609,7 @@ impl Chain<'_> {
     fn v4_hop<T: HopTrust, O: Observer>(
         &mut self,
         trust: T,
-        raw: &[u8],
+        raw: &'h [u8],
         ip: u32,
         obs: &mut O,
     ) -> Flow {
@@ -470,7 +632,7 @@ impl Chain<'_> {
     fn judged<T: HopTrust, O: Observer>(
         &mut self,
         trust: T,
-        raw: &[u8],
+        raw: &'h [u8],
         addr: HopAddr,
         trusted: bool,
         obs: &mut O,
@@ -486,15 +648,25 @@ impl Chain<'_> {
                 name: self.name,
                 index: self.index,
             };
+            if HOP {
+                self.answer = Some((self.index, raw));
+            }
             return ControlFlow::Break(Ok(resolution(addr, origin, self.peer, self.index + 1)));
         }
         self.leftmost = Some(addr);
+        if HOP {
+            self.leftmost_raw = raw;
+        }
         self.index += 1;
         ControlFlow::Continue(())
     }
 
     /// The header ran out and every hop read was a trusted proxy.
-    fn end<T: HopTrust, O: Observer>(self, trust: T, obs: &mut O) -> Result<Resolution, Error> {
+    fn end<T: HopTrust, O: Observer>(
+        &mut self,
+        trust: T,
+        obs: &mut O,
+    ) -> Result<Resolution, Error> {
         if self.index == 0 && self.empties > 0 {
             return Err(Error::EmptyHeader);
         }
@@ -507,13 +679,16 @@ impl Chain<'_> {
         let (addr, origin, position, trusted_proxies) = match (self.leftmost, self.peer_addr) {
             (Some(addr), _) => {
                 let index = self.index - 1;
+                if HOP {
+                    self.answer = Some((index, self.leftmost_raw));
+                }
                 let origin = Origin::Header {
                     name: self.name,
                     index,
                 };
                 (addr, origin, Position::Hop(index), self.index)
             }
-            (None, Some(addr)) => (addr, self.peer_origin, Position::Peer, 0),
+            (None, Some(addr)) => (addr, self.peer_origin.clone(), Position::Peer, 0),
             // A trusted proxy on a Unix socket that names no client leaves
             // no address to answer with.
             (None, None) => return Err(Error::UnixPeerSentNoHeader),

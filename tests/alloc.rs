@@ -360,3 +360,50 @@ fn untrusted_peer_and_peer_only() {
     let result = assert_no_heap("peer only", &Resolver::default(), attacker, &headers);
     assert_eq!(client(&result), "198.51.100.66");
 }
+
+/// `resolve_url` reads the original scheme and host without the heap too:
+/// from the client's own `Forwarded` element (quoted and escaped values
+/// included) and from value headers lined up with `X-Forwarded-For`.
+#[test]
+fn scheme_and_host_beside_the_client() {
+    let cases = [
+        (
+            "forwarded; trust=10.0.0.0/8; proto=forwarded; host=forwarded",
+            http::header::FORWARDED,
+            vec![r#"for=203.0.113.7;proto=HTTPS;host="shop\.example.com:8443", for=10.0.0.2"#],
+            vec![],
+            ("https", "shop.example.com:8443"),
+        ),
+        (
+            "x-forwarded-for; trust=10.0.0.0/8; proto=x-forwarded-proto; host=x-forwarded-host",
+            HeaderName::from_static("x-forwarded-for"),
+            vec!["203.0.113.7, 10.0.0.2"],
+            vec![
+                ("x-forwarded-proto", "https, http"),
+                ("x-forwarded-host", "shop.example.com, internal.svc"),
+            ],
+            ("https", "shop.example.com"),
+        ),
+    ];
+    for (config, name, lines, values, (scheme, host)) in cases {
+        let resolver: Resolver = config.parse().unwrap();
+        let mut headers = headers(name, &lines);
+        for (value_name, line) in values {
+            headers.append(value_name, HeaderValue::from_str(line).unwrap());
+        }
+        let events = heap_events(|| {
+            for _ in 0..4 {
+                let result = resolver.resolve_url(black_box(gateway()), black_box(&headers));
+                drop(black_box(result));
+            }
+        });
+        assert_eq!(
+            events, 0,
+            "{config}: resolve_url used the heap {events} times"
+        );
+        let (resolution, url) = resolver.resolve_url(gateway(), &headers).unwrap();
+        assert_eq!(resolution.client().to_string(), "203.0.113.7", "{config}");
+        assert_eq!(url.scheme().map(|s| s.as_str()), Some(scheme), "{config}");
+        assert_eq!(url.host().map(|h| h.as_str()), Some(host), "{config}");
+    }
+}

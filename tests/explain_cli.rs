@@ -86,6 +86,8 @@ fn success_json_has_every_field() {
             "source": "x-forwarded-for",
             "hop_index": 1,
             "trusted_proxies": 2,
+            "proto": null,
+            "host": null,
             "peer": "10.0.0.3:41000",
             "configuration": "x-forwarded-for; trust=10.0.0.0/8",
             "hops": [

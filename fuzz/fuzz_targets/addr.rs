@@ -17,6 +17,7 @@ use realip::addr::{
 };
 
 fuzz_target!(|data: &[u8]| {
+    scheme_and_host(data);
     let hop = parse_hop_addr(data);
     let list = parse_list_node(data);
     let forwarded = parse_forwarded_node(data);
@@ -115,5 +116,28 @@ fn bracketed(h: HopAddr) -> String {
         (IpAddr::V4(ip), None) => ip.to_string(),
         (IpAddr::V6(ip), Some(port)) => format!("[{ip}]:{port}"),
         (IpAddr::V6(ip), None) => format!("[{ip}]"),
+    }
+}
+
+/// The readers of the original scheme and host (rule 14): what they
+/// accept reads back the same, the scheme lower-case, the host as given
+/// and split at its port.
+fn scheme_and_host(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(scheme) = text.parse::<realip::Scheme>() {
+        assert_eq!(scheme.as_str(), text.to_ascii_lowercase());
+        assert_eq!(scheme.as_str().parse::<realip::Scheme>(), Ok(scheme));
+    }
+    if let Ok(host) = text.parse::<realip::Host>() {
+        assert_eq!(host.as_str(), text);
+        assert!(text.starts_with(host.hostname()));
+        let rest = &text[host.hostname().len()..];
+        match host.port() {
+            Some(port) => assert_eq!(rest.trim_start_matches(':').parse::<u16>(), Ok(port)),
+            None => assert_eq!(rest, ""),
+        }
+        assert!(!text.contains(['/', '?', '#', '@', ' ']), "{text:?}");
     }
 }

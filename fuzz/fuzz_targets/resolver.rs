@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use realip::{AllTrusted, Peer, ProxySet, Resolver, Source};
+use realip::{Align, AllTrusted, Peer, ProxySet, Resolver, Source, ValueSource};
 
 /// Trusted ranges a configuration picks from (one bit each).
 const TRUSTED: [&str; 8] = [
@@ -27,7 +27,7 @@ const TRUSTED: [&str; 8] = [
 ];
 
 /// The headers lines may go to; the configured one is among them.
-const HEADERS: [&str; 7] = [
+const HEADERS: [&str; 9] = [
     "forwarded",
     "x-forwarded-for",
     "x-real-ip",
@@ -35,6 +35,8 @@ const HEADERS: [&str; 7] = [
     "cloudfront-viewer-address",
     "cf-connecting-ip",
     "x-unrelated",
+    "x-forwarded-proto",
+    "x-forwarded-host",
 ];
 
 struct Input<'a>(&'a [u8]);
@@ -105,6 +107,18 @@ fuzz_target!(|data: &[u8]| {
             _ => builder.trusted_hops_from_any_peer(count),
         };
     }
+    // The scheme and host beside the client's hop (rule 14), where the
+    // source has hops: from its own element, or from value headers.
+    builder = match (&source, limits & 0x03) {
+        (Source::Peer, _) | (_, 0) => builder,
+        (Source::Forwarded, _) => builder
+            .proto(ValueSource::Forwarded)
+            .host(ValueSource::Forwarded),
+        (_, align) => builder
+            .proto(ValueSource::x_forwarded_proto())
+            .host(ValueSource::x_forwarded_host())
+            .align(if align == 1 { Align::Single } else { Align::Symmetric }),
+    };
     let Ok(resolver) = builder.build() else {
         return;
     };
@@ -162,6 +176,22 @@ fuzz_target!(|data: &[u8]| {
     let explanation = resolver.explain(peer, &headers);
     assert_eq!(explanation.result, result);
     let _ = explanation.to_string();
+    let with_url = resolver.resolve_url(peer, &headers);
+    assert_eq!(with_url.as_ref().map(|(r, _)| r), result.as_ref());
+    if let Ok((resolution, url)) = &with_url {
+        assert_eq!(&explanation.url, url);
+        if let Some(scheme) = url.scheme() {
+            assert_eq!(scheme.as_str(), scheme.as_str().to_ascii_lowercase());
+            assert_eq!(scheme.as_str().parse::<realip::Scheme>().as_ref(), Ok(scheme));
+        }
+        if let Some(host) = url.host() {
+            assert_eq!(host.as_str().parse::<realip::Host>().as_ref(), Ok(host));
+        }
+        // Nothing is read beside a peer that is the answer.
+        if !matches!(resolution.origin(), realip::Origin::Header { .. }) {
+            assert_eq!((url.scheme(), url.host()), (None, None));
+        }
+    }
 
     let Ok(resolution) = result else {
         return;

@@ -27,6 +27,10 @@
 //! | `all-trusted=leftmost` or `all-trusted=error` | the answer when every hop is trusted |
 //! | `max-hops=N` | the most hops walked (default 32) |
 //! | `unix-peer` | trust a Unix-socket peer |
+//! | `proto=SOURCE` | read the original scheme beside the client's hop: `forwarded` (its own element; with the `forwarded` source), `x-forwarded-proto` or `header:NAME` (a list header lined up with the source) |
+//! | `host=SOURCE` | the original host, the same way: `forwarded`, `x-forwarded-host` or `header:NAME` |
+//! | `align=symmetric` or `align=single` | value headers hold one element per hop (the default), or exactly one written by the edge proxy |
+//! | `allowed-hosts=NAME, *.SUFFIX, …` | accept only these hosts from `host=` |
 //!
 //! A preset names a set of addresses (`trust=private`); a [`Deployment`]
 //! names a topology, and is where a configuration starts from:
@@ -89,6 +93,7 @@
 //! all_trusted = "leftmost"
 //! max_hops = 32
 //! unix_peer = false
+//! proto = "x-forwarded-proto"         # optional, with host, align, allowed_hosts
 //! ```
 //!
 //! The key `preset` is the older name of `deployment` and is still read;
@@ -101,7 +106,8 @@ mod text;
 
 pub use deployment::Deployment;
 
-use crate::resolver::{AllTrusted, ConfigError, Resolver, Source};
+use crate::resolver::{Align, AllTrusted, ConfigError, Resolver, Source, ValueSource};
+use crate::scheme_host::AllowedHosts;
 use crate::trust::ProxySet;
 
 /// Settings for a [`Resolver`], each optional: what the text form and
@@ -135,6 +141,14 @@ pub struct ResolverConfig {
     pub max_hops: Option<usize>,
     /// Trust a Unix-socket peer.
     pub unix_peer: bool,
+    /// Where the original scheme is read (`proto=`).
+    pub proto: Option<ValueSource>,
+    /// Where the original host is read (`host=`).
+    pub host: Option<ValueSource>,
+    /// How value headers line up with the source (`align=`).
+    pub align: Option<Align>,
+    /// The hosts accepted as the original host (`allowed-hosts=`).
+    pub allowed_hosts: Option<AllowedHosts>,
 }
 
 impl ResolverConfig {
@@ -164,6 +178,18 @@ impl ResolverConfig {
         }
         if let Some(max) = self.max_hops {
             builder = builder.max_hops(max);
+        }
+        if let Some(source) = &self.proto {
+            builder = builder.proto(source.clone());
+        }
+        if let Some(source) = &self.host {
+            builder = builder.host(source.clone());
+        }
+        if let Some(align) = self.align {
+            builder = builder.align(align);
+        }
+        if let Some(hosts) = &self.allowed_hosts {
+            builder = builder.allowed_hosts(hosts.clone());
         }
         builder.trust_unix_peer(self.unix_peer).build()
     }

@@ -12,6 +12,7 @@ use serde::de::{self, Deserializer, Visitor};
 
 use super::ResolverConfig;
 use crate::resolver::{ConfigError, Resolver};
+use crate::scheme_host::AllowedHosts;
 use crate::trust::ProxySet;
 
 /// The file form, checked strictly.
@@ -37,6 +38,23 @@ struct Raw {
     max_hops: Option<usize>,
     #[serde(default, alias = "unix-peer")]
     unix_peer: bool,
+    #[serde(default)]
+    proto: Option<String>,
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default)]
+    align: Option<String>,
+    /// One string (`"a.example, *.b.example"`) or a list of them.
+    #[serde(default, alias = "allowed-hosts")]
+    allowed_hosts: Option<StringOrList>,
+}
+
+/// A value written as one string or as a list of strings.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StringOrList {
+    One(String),
+    List(Vec<String>),
 }
 
 /// A text-form value of the file, read by its `FromStr`.
@@ -80,6 +98,25 @@ impl<'de> Deserialize<'de> for ResolverConfig {
             all_trusted: parsed(raw.all_trusted)?,
             max_hops: raw.max_hops,
             unix_peer: raw.unix_peer,
+            proto: parsed(raw.proto)?,
+            host: parsed(raw.host)?,
+            align: parsed(raw.align)?,
+            allowed_hosts: raw
+                .allowed_hosts
+                .map(|hosts| {
+                    let text = match hosts {
+                        StringOrList::One(text) => text,
+                        StringOrList::List(list) => list.join(","),
+                    };
+                    text.parse::<AllowedHosts>().map_err(|_| {
+                        de::Error::custom(ConfigError::InvalidValue {
+                            option: "allowed_hosts",
+                            value: text.chars().take(64).collect(),
+                            expected: "host names and *.suffix patterns, without ports",
+                        })
+                    })
+                })
+                .transpose()?,
         })
     }
 }

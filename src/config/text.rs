@@ -16,7 +16,9 @@ use http::HeaderName;
 
 use super::{Deployment, ResolverConfig};
 use crate::header_names;
-use crate::resolver::{AllTrusted, ConfigError, DEFAULT_MAX_HOPS, Resolver, Source, Trust};
+use crate::resolver::{
+    Align, AllTrusted, ConfigError, DEFAULT_MAX_HOPS, Resolver, Source, Trust, ValueSource,
+};
 
 /// Declares the options of the text form from one table: the enum, each
 /// option's name and the list of them all come from the same rows, and the
@@ -58,6 +60,17 @@ options! {
     MaxHops = "max-hops",
     /// `unix-peer`: trust a Unix-socket peer.
     UnixPeer = "unix-peer",
+    /// `proto=forwarded|x-forwarded-proto|header:NAME`: where the original
+    /// scheme is read.
+    Proto = "proto",
+    /// `host=forwarded|x-forwarded-host|header:NAME`: where the original
+    /// host is read.
+    Host = "host",
+    /// `align=symmetric|single`: how value headers line up with the
+    /// source.
+    Align = "align",
+    /// `allowed-hosts=NAME, *.SUFFIX, …`: the hosts accepted.
+    AllowedHosts = "allowed-hosts",
 }
 
 impl TextOption {
@@ -311,6 +324,24 @@ impl FromStr for ResolverConfig {
                 }
                 TextOption::MaxHops => config.max_hops = Some(number(needs_value("a number")?)?),
                 TextOption::UnixPeer => config.unix_peer = flag()?,
+                TextOption::Proto => {
+                    config.proto = Some(value_source(option, needs_value(VALUE_SOURCES)?)?)
+                }
+                TextOption::Host => {
+                    config.host = Some(value_source(option, needs_value(VALUE_SOURCES)?)?)
+                }
+                TextOption::Align => {
+                    config.align = Some(needs_value("symmetric or single")?.parse()?)
+                }
+                TextOption::AllowedHosts => {
+                    let text = needs_value(ALLOWED_HOSTS)?;
+                    let hosts = text.parse().map_err(|_| ConfigError::InvalidValue {
+                        option: option.name(),
+                        value: bounded(text),
+                        expected: ALLOWED_HOSTS,
+                    })?;
+                    config.allowed_hosts = Some(hosts);
+                }
             }
         }
         Ok(config)
@@ -353,7 +384,100 @@ impl fmt::Display for Resolver {
         if s.trust_unix_peer {
             f.write_str("; unix-peer")?;
         }
+        let values = &s.values;
+        if let Some(source) = &values.proto {
+            write!(f, "; proto={source}")?;
+        }
+        if let Some(source) = &values.host {
+            write!(f, "; host={source}")?;
+        }
+        if let Some(align) = values.align {
+            write!(f, "; align={align}")?;
+        }
+        if !values.allowed_hosts.is_empty() {
+            write!(f, "; allowed-hosts={}", values.allowed_hosts)?;
+        }
         Ok(())
+    }
+}
+
+/// What `proto=` and `host=` take.
+const VALUE_SOURCES: &str = "forwarded, x-forwarded-proto, x-forwarded-host or header:NAME";
+
+/// What `allowed-hosts=` takes.
+const ALLOWED_HOSTS: &str = "host names and *.suffix patterns, separated by commas, without ports";
+
+/// `proto=`/`host=`'s value.
+fn value_source(option: TextOption, text: &str) -> Result<ValueSource, ConfigError> {
+    text.parse().map_err(|_| ConfigError::InvalidValue {
+        option: option.name(),
+        value: bounded(text),
+        expected: VALUE_SOURCES,
+    })
+}
+
+impl FromStr for ValueSource {
+    type Err = ConfigError;
+
+    /// `forwarded`, `x-forwarded-proto`, `x-forwarded-host` or
+    /// `header:NAME`, case-insensitive.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let lower = s.trim().to_ascii_lowercase();
+        let invalid = || ConfigError::InvalidValue {
+            option: "proto/host",
+            value: bounded(s),
+            expected: VALUE_SOURCES,
+        };
+        match lower.as_str() {
+            "forwarded" => Ok(ValueSource::Forwarded),
+            "x-forwarded-proto" => Ok(ValueSource::x_forwarded_proto()),
+            "x-forwarded-host" => Ok(ValueSource::x_forwarded_host()),
+            _ => {
+                let name = lower.strip_prefix("header:").ok_or_else(invalid)?;
+                let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| invalid())?;
+                Ok(ValueSource::Header(name))
+            }
+        }
+    }
+}
+
+impl fmt::Display for ValueSource {
+    /// The text form that parses back to this source.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValueSource::Forwarded => f.write_str("forwarded"),
+            ValueSource::Header(name)
+                if name == "x-forwarded-proto" || name == "x-forwarded-host" =>
+            {
+                f.write_str(name.as_str())
+            }
+            ValueSource::Header(name) => write!(f, "header:{name}"),
+        }
+    }
+}
+
+impl FromStr for Align {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "symmetric" => Ok(Align::Symmetric),
+            "single" => Ok(Align::Single),
+            _ => Err(ConfigError::InvalidValue {
+                option: "align",
+                value: bounded(s),
+                expected: "symmetric or single",
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Align {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Align::Symmetric => "symmetric",
+            Align::Single => "single",
+        })
     }
 }
 

@@ -22,6 +22,7 @@ use crate::error::Error;
 use crate::header_names::FORWARDING_HEADERS;
 use crate::peer::Peer;
 use crate::resolution::{Origin, Resolution};
+use crate::scheme_host::{Missing, OriginalUrl};
 use crate::settings::{Form, Header, Read, Settings, Trust};
 use crate::walk::peer_trust;
 
@@ -95,6 +96,16 @@ pub enum Diagnostic {
         /// The forwarding headers present, not read.
         ignored: Vec<String>,
     },
+    /// A configured scheme or host could not be taken from the client's
+    /// hop, so the request has none (DESIGN rule 14): the hop carried no
+    /// value, a value that is not a scheme or host, value headers that do
+    /// not line up with the source, or a host outside the allowed hosts.
+    ValueAbsent {
+        /// `proto` or `host`.
+        value: String,
+        /// Why, in words (never the value itself).
+        why: String,
+    },
 }
 
 impl Diagnostic {
@@ -113,6 +124,7 @@ impl Diagnostic {
             Diagnostic::ForwardedAndXForwardedFor => "forwarded_and_x_forwarded_for",
             Diagnostic::NonPublicClient { .. } => "non_public_client",
             Diagnostic::BalancerGaveNoSource { .. } => "balancer_gave_no_source",
+            Diagnostic::ValueAbsent { .. } => "value_absent",
         }
     }
 
@@ -197,6 +209,12 @@ impl fmt::Display for Diagnostic {
                  a load balancer that source-NATs (Kubernetes externalTrafficPolicy: Cluster). Use \
                  externalTrafficPolicy: Local or the PROXY protocol to keep the client"
             ),
+            Diagnostic::ValueAbsent { value, why } => write!(
+                f,
+                "the configured {value} could not be taken from the hop that named the client \
+                 ({why}), so the request has none: check what the proxy that names the client \
+                 writes"
+            ),
             Diagnostic::BalancerGaveNoSource { sender, ignored } => {
                 write!(
                     f,
@@ -239,8 +257,12 @@ impl Findings {
     /// [`Diagnostic::BalancerGaveNoSource`] with forwarding headers (a
     /// warning).
     pub(crate) const BALANCER_GAVE_NO_SOURCE_WITH_HEADERS: Findings = Findings(1 << 10);
+    /// [`Diagnostic::ValueAbsent`] for the scheme.
+    pub(crate) const SCHEME_ABSENT: Findings = Findings(1 << 11);
+    /// [`Diagnostic::ValueAbsent`] for the host.
+    pub(crate) const HOST_ABSENT: Findings = Findings(1 << 12);
 
-    const COUNT: u32 = 11;
+    const COUNT: u32 = 13;
     pub(crate) const ALL: Findings = Findings((1 << Self::COUNT) - 1);
 
     /// The findings worded as warnings ([`Diagnostic::is_warning`]).
@@ -291,6 +313,8 @@ pub(crate) struct Request<'a> {
     pub(crate) peer: &'a Peer,
     pub(crate) headers: &'a HeaderMap,
     pub(crate) result: &'a Result<Resolution, Error>,
+    /// The original scheme and host, when they were read.
+    pub(crate) url: Option<&'a OriginalUrl>,
 }
 
 impl Request<'_> {
@@ -434,7 +458,32 @@ pub(crate) fn find(request: &Request<'_>, wanted: Findings) -> Findings {
             add(finding);
         }
     }
+    if let Some(url) = request.url {
+        if wanted.contains(Findings::SCHEME_ABSENT) && url.missing.proto.is_some() {
+            add(Findings::SCHEME_ABSENT);
+        }
+        if wanted.contains(Findings::HOST_ABSENT) && url.missing.host.is_some() {
+            add(Findings::HOST_ABSENT);
+        }
+    }
     found
+}
+
+/// Why a value is missing, in words that never repeat the value.
+fn missing_why(missing: Missing) -> String {
+    match missing {
+        Missing::NotSent => "the hop carried none".to_owned(),
+        Missing::Unreadable(reason) => reason.to_string(),
+        Missing::CountsDiffer { source, values } => format!(
+            "the value header holds {values} elements and the source {source}, so they do not \
+             line up (align=symmetric); with a proxy that overwrites the value header, use \
+             align=single"
+        ),
+        Missing::NotOne { values } => format!(
+            "align=single needs exactly one element in the value header, which holds {values}"
+        ),
+        Missing::NotAllowed => "the host is not one of the allowed hosts".to_owned(),
+    }
 }
 
 /// The diagnostics for `found`, worded, in the order of [`Findings`].
@@ -483,6 +532,16 @@ pub(crate) fn word(request: &Request<'_>, found: Findings) -> Vec<Diagnostic> {
             Findings::FORWARDED_AND_XFF => Some(Diagnostic::ForwardedAndXForwardedFor),
             Findings::NON_PUBLIC_CLIENT => {
                 answer.map(|client| Diagnostic::NonPublicClient { client })
+            }
+            Findings::SCHEME_ABSENT | Findings::HOST_ABSENT => {
+                let (value, missing) = match finding {
+                    Findings::SCHEME_ABSENT => ("proto", request.url.and_then(|u| u.missing.proto)),
+                    _ => ("host", request.url.and_then(|u| u.missing.host)),
+                };
+                missing.map(|missing| Diagnostic::ValueAbsent {
+                    value: value.to_owned(),
+                    why: missing_why(missing),
+                })
             }
             Findings::BALANCER_GAVE_NO_SOURCE | Findings::BALANCER_GAVE_NO_SOURCE_WITH_HEADERS => {
                 match *request.peer {
@@ -611,6 +670,20 @@ mod tests {
                 Diagnostic::BalancerGaveNoSource {
                     sender: "10.0.0.5:4000".parse().unwrap(),
                     ignored: vec!["x-forwarded-for".into()],
+                },
+            ),
+            (
+                Findings::SCHEME_ABSENT,
+                Diagnostic::ValueAbsent {
+                    value: "proto".into(),
+                    why: String::new(),
+                },
+            ),
+            (
+                Findings::HOST_ABSENT,
+                Diagnostic::ValueAbsent {
+                    value: "host".into(),
+                    why: String::new(),
                 },
             ),
         ];

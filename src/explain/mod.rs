@@ -39,6 +39,7 @@ use crate::error::Error;
 use crate::peer::Peer;
 use crate::resolution::Resolution;
 use crate::resolver::Resolver;
+use crate::scheme_host::OriginalUrl;
 use crate::walk::{self, Observer};
 
 mod diagnostic;
@@ -72,6 +73,7 @@ pub struct Step {
 
 /// A resolution with every step and diagnostic.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Explanation {
     /// The resolver's configuration, in one line.
     pub configuration: String,
@@ -83,6 +85,15 @@ pub struct Explanation {
     pub result: Result<Resolution, Error>,
     /// What the request says about the deployment.
     pub diagnostics: Vec<Diagnostic>,
+    /// The original scheme and host, as
+    /// [`resolve_url`](crate::Resolver::resolve_url) reads them (empty when
+    /// the resolver reads neither).
+    pub url: OriginalUrl,
+    /// The position of the hop they were read beside (its element, or the
+    /// value headers' element at that position), when they were read.
+    pub url_hop: Option<usize>,
+    /// Whether the resolver reads the scheme and the host.
+    reads: (bool, bool),
 }
 
 impl fmt::Display for Explanation {
@@ -108,6 +119,26 @@ impl fmt::Display for Explanation {
                 writeln!(f, " (from {}, {n} trusted {proxies})", r.origin())?;
             }
             Err(e) => writeln!(f, "error: {e}")?,
+        }
+        for (name, configured, value) in [
+            (
+                "proto",
+                self.reads.0,
+                self.url.scheme().map(ToString::to_string),
+            ),
+            (
+                "host",
+                self.reads.1,
+                self.url.host().map(ToString::to_string),
+            ),
+        ] {
+            if !configured {
+                continue;
+            }
+            match (value, self.url_hop) {
+                (Some(value), Some(hop)) => writeln!(f, "{name}: {value} (beside hop {hop})")?,
+                _ => writeln!(f, "{name}: none")?,
+            }
         }
         for d in &self.diagnostics {
             let level = if d.is_warning() { "warning" } else { "note" };
@@ -172,20 +203,29 @@ impl Resolver {
         let peer = peer.into();
         let settings = &*self.settings;
         let mut recorder = Recorder { steps: Vec::new() };
-        let result = walk::walk(settings, peer, headers, &mut recorder);
+        let mut hop = None;
+        let result =
+            walk::walk_to_hop::<_, _, true>(settings, peer, headers, &mut recorder, &mut hop);
+        let url_hop = hop.as_ref().map(walk::ClientHop::index);
+        let url = walk::original_url(settings, headers, hop);
         let request = Request {
             settings,
             peer: &peer.canonical(),
             headers,
             result: &result,
+            url: Some(&url),
         };
         let diagnostics = word(&request, find(&request, Findings::ALL));
+        let values = &settings.values;
         Explanation {
             configuration: self.to_string(),
             peer,
             steps: recorder.steps,
             result,
             diagnostics,
+            url,
+            url_hop: url_hop.filter(|_| values.proto.is_some() || values.host.is_some()),
+            reads: (values.proto.is_some(), values.host.is_some()),
         }
     }
 }

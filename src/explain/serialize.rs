@@ -7,8 +7,9 @@ use crate::resolution::Origin;
 /// and the httpbin example print it.
 ///
 /// On success: `client`, `port`, `source` (`"peer"` or the header's name),
-/// `hop_index`, `trusted_proxies`, `peer`, `configuration`, `hops`,
-/// `diagnostics`. When unresolvable: `error` (`kind`, `message`,
+/// `hop_index`, `trusted_proxies`, `proto` and `host` (the original scheme
+/// and host, or null), `url_hop_index` (when the resolver reads them: the
+/// hop they came with), `peer`, `configuration`, `hops`, `diagnostics`. When unresolvable: `error` (`kind`, `message`,
 /// `hop_index`), `peer`, `configuration`, `hops`, `diagnostics`. Each hop is
 /// `position` (`"peer"` or its index), `raw`, `address`, `port`, `verdict`
 /// (its code) and `detail`; each diagnostic `code`, `level`, `message`.
@@ -71,6 +72,13 @@ impl serde::Serialize for Explanation {
                     },
                 )?;
             }
+        }
+        // Always present, null when not read, so that scripts need not
+        // know the configuration.
+        map.serialize_entry("proto", &self.url.scheme().map(|s| s.as_str()))?;
+        map.serialize_entry("host", &self.url.host().map(|h| h.as_str()))?;
+        if self.reads.0 || self.reads.1 {
+            map.serialize_entry("url_hop_index", &self.url_hop)?;
         }
         map.serialize_entry("peer", &self.peer.to_string())?;
         map.serialize_entry("configuration", &self.configuration)?;
