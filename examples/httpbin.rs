@@ -6,6 +6,7 @@
 //! curl -s localhost:8000/ip                         # {"origin":"127.0.0.1"}
 //! curl -s localhost:8000/ip/explain                 # every hop, its verdict, diagnostics
 //! curl -s localhost:8000/headers                    # the request headers, as received
+//! curl -s localhost:8000/url                        # {"url":"http://localhost:8000/url"}
 //!
 //! REALIP="x-forwarded-for; trust=istio-sidecar" cargo run --example httpbin -- --listen 0.0.0.0:8000
 //! ```
@@ -17,7 +18,11 @@
 //! `GET /ip` answers `{"origin": "<client>"}` like httpbin does, and a
 //! request whose client cannot be told gets `400` with a short reason.
 //! `GET /ip/explain` answers the explanation as JSON (the `explain`
-//! example's shape) for any request, resolvable or not.
+//! example's shape) for any request, resolvable or not. `GET /url` answers
+//! `{"url": "<scheme>://<host><path>"}` with the scheme and host the client
+//! used, as the resolver read them beside the client's hop (`proto=`,
+//! `host=` in the configuration), and the request's own (`http` and its
+//! `Host`) where it read none.
 
 use std::net::SocketAddr;
 
@@ -26,6 +31,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
+use realip::axum::BaseUrl;
 use realip::tower::{ClientIpLayer, peer_from_extensions};
 use realip::{ClientIp, Resolver};
 use serde_json::{Map, Value, json};
@@ -86,6 +92,12 @@ async fn explain(Extension(resolver): Extension<Resolver>, request: Request) -> 
     (status, Json(explanation)).into_response()
 }
 
+/// `GET /url`: the URL the client asked for.
+async fn url(base: BaseUrl, uri: axum::http::Uri) -> Json<Value> {
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    Json(json!({ "url": format!("{base}{path}") }))
+}
+
 /// `GET /headers`: the request headers, like httpbin (repeated lines joined
 /// with a comma).
 async fn headers(headers: HeaderMap) -> Json<Value> {
@@ -108,6 +120,7 @@ fn app(resolver: Resolver) -> Router {
         .route("/ip", get(ip))
         .route("/ip/explain", get(explain))
         .route("/headers", get(headers))
+        .route("/url", get(url))
         .layer(ClientIpLayer::new(resolver.clone()))
         .layer(Extension(resolver))
 }

@@ -40,6 +40,7 @@ use http::request::Parts;
 use crate::error::Error;
 use crate::resolution::{ClientIp, Resolution};
 use crate::resolver::Resolver;
+use crate::scheme_host::{Host, OriginalUrl, Scheme};
 use crate::tower::peer_from_extensions;
 
 /// Why a handler could not be given the client address.
@@ -61,6 +62,11 @@ pub enum ClientIpRejection {
     /// The request's forwarding chain cannot be resolved.
     #[error("could not determine the client address ({})", .0.kind())]
     Unresolvable(Error),
+    /// A [`BaseUrl`] for a request that names no host: none was read
+    /// beside the client's hop, and the request has neither an authority
+    /// nor a valid `Host` header.
+    #[error("the request names no host")]
+    NoHost,
 }
 
 impl ClientIpRejection {
@@ -70,7 +76,9 @@ impl ClientIpRejection {
             ClientIpRejection::MissingResolver | ClientIpRejection::NoPeerAddress => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
-            ClientIpRejection::Unresolvable(_) => StatusCode::BAD_REQUEST,
+            ClientIpRejection::Unresolvable(_) | ClientIpRejection::NoHost => {
+                StatusCode::BAD_REQUEST
+            }
         }
     }
 
@@ -148,5 +156,126 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Resolution {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
         optional(read_resolution(parts, Resolution::clone))
+    }
+}
+
+/// The request's [`OriginalUrl`]: the one the layer stored, or one read now
+/// from a `Resolver` extension. Empty when the resolver reads neither the
+/// scheme nor the host, or the client's hop carried none.
+fn read_url(parts: &Parts) -> Result<OriginalUrl, ClientIpRejection> {
+    if let Some(url) = parts.extensions.get::<OriginalUrl>() {
+        return Ok(*url);
+    }
+    if let Some(error) = parts.extensions.get::<Error>() {
+        return Err(ClientIpRejection::from_error(*error));
+    }
+    if parts.extensions.get::<Resolution>().is_some() {
+        // The layer resolved and stored no URL: its resolver reads none.
+        return Ok(OriginalUrl::default());
+    }
+    let resolver = parts
+        .extensions
+        .get::<Resolver>()
+        .ok_or(ClientIpRejection::MissingResolver)?;
+    resolver
+        .resolve_url(peer_from_extensions(&parts.extensions), &parts.headers)
+        .map(|(_, url)| url)
+        .map_err(ClientIpRejection::from_error)
+}
+
+/// The scheme and host the client used (DESIGN rule 14), as the resolver
+/// read them beside the client's hop; each may be absent.
+///
+/// ```no_run
+/// use realip::OriginalUrl;
+///
+/// async fn handler(url: OriginalUrl) -> String {
+///     url.base().unwrap_or_else(|| "unknown".to_owned())
+/// }
+/// ```
+impl<S: Send + Sync> FromRequestParts<S> for OriginalUrl {
+    type Rejection = ClientIpRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        read_url(parts)
+    }
+}
+
+/// `Option<Scheme>`: the scheme the client used, when the resolver read
+/// one beside the client's hop (`None` otherwise, and for a request whose
+/// client cannot be resolved).
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Scheme {
+    type Rejection = ClientIpRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(optional(read_url(parts))?.and_then(|url| url.scheme().copied()))
+    }
+}
+
+/// `Option<Host>`: the host the client asked for, when the resolver read
+/// one beside the client's hop.
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Host {
+    type Rejection = ClientIpRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(optional(read_url(parts))?.and_then(|url| url.host().copied()))
+    }
+}
+
+/// The base of absolute URLs for this request, `scheme://host`: the scheme
+/// and host the client used when the resolver read them beside the
+/// client's hop, otherwise the request's own (its URI's scheme, or `http`;
+/// its URI's authority, or its `Host` header). For redirects and absolute
+/// links behind a gateway that ended TLS.
+///
+/// ```no_run
+/// use realip::axum::BaseUrl;
+///
+/// async fn login(base: BaseUrl) -> String {
+///     format!("{base}/oauth/callback")
+/// }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    /// `scheme://host[:port]`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for BaseUrl {
+    type Rejection = ClientIpRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let url = optional(read_url(parts))?.unwrap_or_default();
+        let scheme = match url.scheme() {
+            Some(scheme) => scheme.as_str().to_owned(),
+            None => parts.uri.scheme_str().unwrap_or("http").to_owned(),
+        };
+        let host = match url.host() {
+            Some(host) => host.as_str().to_owned(),
+            None => parts
+                .uri
+                .authority()
+                .map(|a| a.as_str().to_owned())
+                .or_else(|| {
+                    parts
+                        .headers
+                        .get(http::header::HOST)
+                        .and_then(|h| h.to_str().ok())
+                        .filter(|h| h.parse::<Host>().is_ok())
+                        .map(str::to_owned)
+                })
+                .ok_or(ClientIpRejection::NoHost)?,
+        };
+        Ok(BaseUrl(format!("{scheme}://{host}")))
     }
 }

@@ -164,6 +164,12 @@ impl Resolver {
         self.settings.trust_unix_peer
     }
 
+    /// Whether the resolver reads the original scheme or host
+    /// ([`resolve_url`](Self::resolve_url) has something to read).
+    pub fn reads_url(&self) -> bool {
+        self.settings.values.any()
+    }
+
     /// Where the original scheme is read, if anywhere.
     pub fn proto_source(&self) -> Option<&ValueSource> {
         self.settings.values.proto.as_ref()

@@ -428,6 +428,11 @@ pub(crate) struct Values {
 }
 
 impl Values {
+    /// Whether a scheme or host is read at all.
+    pub(crate) fn any(&self) -> bool {
+        self.proto.is_some() || self.host.is_some()
+    }
+
     /// The alignment of value headers (the default when not given).
     pub(crate) fn align(&self) -> Align {
         self.align.unwrap_or_default()

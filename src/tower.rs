@@ -60,6 +60,7 @@ use tower_service::Service;
 use crate::error::Error;
 use crate::peer::Peer;
 use crate::resolver::Resolver;
+use crate::scheme_host::OriginalUrl;
 
 /// The body of the default rejection.
 pub const DEFAULT_REJECTION_BODY: &str = "could not determine the client address\n";
@@ -116,6 +117,7 @@ struct Reject {
 pub struct ClientIpLayer {
     resolver: Arc<Resolver>,
     reject: Option<Reject>,
+    rewrite_uri: bool,
     #[cfg(feature = "tracing")]
     reporter: Arc<crate::report::Reporter>,
 }
@@ -131,6 +133,7 @@ impl ClientIpLayer {
         Self {
             resolver,
             reject: None,
+            rewrite_uri: false,
             #[cfg(feature = "tracing")]
             reporter: Arc::default(),
         }
@@ -148,6 +151,30 @@ impl ClientIpLayer {
     /// status and body.
     pub fn reject_with(mut self, status: StatusCode, body: &'static str) -> Self {
         self.reject = Some(Reject { status, body });
+        self
+    }
+
+    /// Rewrites each request's URI to the scheme and host the client used
+    /// (the [`OriginalUrl`] the resolver read beside the client's hop), so
+    /// that code that reads `Request::uri` sees `https://shop.example.com/…`
+    /// behind a gateway that ended TLS. A value the resolver did not read
+    /// leaves that part as it was; the URI becomes absolute only when both
+    /// a scheme and an authority are known (the request's own authority,
+    /// or its `Host` header, stands in for a host not read). Building the
+    /// new URI allocates; the resolution itself does not.
+    ///
+    /// ```
+    /// use realip::tower::ClientIpLayer;
+    ///
+    /// let resolver = "x-forwarded-for; trust=10.0.0.0/8; proto=x-forwarded-proto; \
+    ///                 host=x-forwarded-host; align=single"
+    ///     .parse()
+    ///     .unwrap();
+    /// let layer = ClientIpLayer::new(resolver).rewrite_uri();
+    /// # let _ = layer;
+    /// ```
+    pub fn rewrite_uri(mut self) -> Self {
+        self.rewrite_uri = true;
         self
     }
 
@@ -190,7 +217,21 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let peer = peer_from_extensions(request.extensions());
-        let result = self.layer.resolver.resolve(peer, request.headers());
+        let resolver = &self.layer.resolver;
+        let (result, url) = if resolver.reads_url() {
+            match resolver.resolve_url(peer, request.headers()) {
+                Ok((resolution, url)) => (Ok(resolution), Some(url)),
+                Err(error) => (Err(error), None),
+            }
+        } else {
+            (resolver.resolve(peer, request.headers()), None)
+        };
+        if let Some(url) = url {
+            if self.layer.rewrite_uri {
+                rewrite(&mut request, &url);
+            }
+            request.extensions_mut().insert(url);
+        }
         #[cfg(feature = "tracing")]
         self.layer
             .reporter
@@ -281,5 +322,40 @@ impl<F, B> std::fmt::Debug for ResponseFuture<F, B> {
         f.debug_struct("ResponseFuture")
             .field("state", &format_args!("{state}"))
             .finish()
+    }
+}
+
+/// Puts the original scheme and host into the request's URI (see
+/// [`ClientIpLayer::rewrite_uri`]).
+fn rewrite<B>(request: &mut Request<B>, url: &OriginalUrl) {
+    if url.scheme().is_none() && url.host().is_none() {
+        return;
+    }
+    let host_header = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.parse::<http::uri::Authority>().ok());
+    let mut parts = request.uri().clone().into_parts();
+    let authority = url
+        .host()
+        .and_then(|h| h.as_str().parse::<http::uri::Authority>().ok())
+        .or(parts.authority.take())
+        .or(host_header);
+    let scheme = url
+        .scheme()
+        .and_then(|s| s.as_str().parse::<http::uri::Scheme>().ok())
+        .or(parts.scheme.take());
+    // An absolute URI needs both; without both the URI stays as it was.
+    let (Some(scheme), Some(authority)) = (scheme, authority) else {
+        return;
+    };
+    parts.scheme = Some(scheme);
+    parts.authority = Some(authority);
+    if parts.path_and_query.is_none() {
+        parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+    }
+    if let Ok(uri) = http::Uri::from_parts(parts) {
+        *request.uri_mut() = uri;
     }
 }

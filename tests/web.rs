@@ -961,3 +961,130 @@ async fn a_trusted_unix_proxy_without_the_header_is_a_bad_request() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(body(response).await, "203.0.113.7");
 }
+
+// ---------------------------------------------------------------------------
+// Rule 14: the scheme and host the client used, through the layer and the
+// extractors.
+
+/// What the scheme-and-host extractors say.
+async fn url_parts(
+    url: realip::OriginalUrl,
+    scheme: Option<realip::Scheme>,
+    host: Option<realip::Host>,
+    base: realip::axum::BaseUrl,
+    uri: axum::http::Uri,
+) -> Json<Value> {
+    Json(json!({
+        "scheme": scheme.map(|s| s.to_string()),
+        "host": host.map(|h| h.to_string()),
+        "same": url.scheme() == scheme.as_ref() && url.host() == host.as_ref(),
+        "base": base.to_string(),
+        "uri": uri.to_string(),
+    }))
+}
+
+const URL_CONFIG: &str = "x-forwarded-for; trust=loopback; proto=x-forwarded-proto; \
+                          host=x-forwarded-host; align=single";
+
+#[tokio::test]
+async fn rule14_the_scheme_and_host_reach_the_handler() {
+    let forwarded = [
+        "X-Forwarded-For: 203.0.113.7",
+        "X-Forwarded-Proto: https",
+        "X-Forwarded-Host: shop.example.com",
+    ];
+    for setup in SETUPS {
+        let app = Router::new().route("/u", get(url_parts));
+        let app = match setup {
+            Setup::Layer => app.layer(ClientIpLayer::new(resolver(URL_CONFIG))),
+            Setup::Extension => app.layer(Extension(resolver(URL_CONFIG))),
+        };
+        let addr = serve(app).await;
+        let reply = get_path(addr, "/u?x=1", &forwarded).await;
+        assert_eq!(reply.status, 200, "{setup:?}: {}", reply.body);
+        let v = reply.json();
+        assert_eq!(v["scheme"], "https", "{setup:?}");
+        assert_eq!(v["host"], "shop.example.com", "{setup:?}");
+        assert_eq!(v["same"], true, "{setup:?}");
+        assert_eq!(v["base"], "https://shop.example.com", "{setup:?}");
+        // Without the rewrite, the URI is the request's own.
+        assert_eq!(v["uri"], "/u?x=1", "{setup:?}");
+
+        // Nothing read: the request's own scheme and Host.
+        let reply = get_path(addr, "/u", &["X-Forwarded-For: 203.0.113.7"]).await;
+        let v = reply.json();
+        assert_eq!(
+            (v["scheme"].clone(), v["host"].clone()),
+            (Value::Null, Value::Null)
+        );
+        assert_eq!(v["base"], "http://127.0.0.1", "{setup:?}");
+    }
+
+    // An untrusted peer's forgeries are not read.
+    let app = Router::new()
+        .route("/u", get(url_parts))
+        .layer(ClientIpLayer::new(resolver(
+            "x-forwarded-for; trust=10.0.0.0/8; proto=x-forwarded-proto; host=x-forwarded-host; align=single",
+        )));
+    let addr = serve(app).await;
+    let v = get_path(addr, "/u", &forwarded).await.json();
+    assert_eq!(v["scheme"], Value::Null);
+    assert_eq!(v["host"], Value::Null);
+    assert_eq!(v["base"], "http://127.0.0.1");
+}
+
+#[tokio::test]
+async fn rule14_the_layer_rewrites_the_uri_on_request() {
+    let app = Router::new()
+        .route("/u", get(url_parts))
+        .layer(ClientIpLayer::new(resolver(URL_CONFIG)).rewrite_uri());
+    let addr = serve(app).await;
+    let reply = get_path(
+        addr,
+        "/u?x=1",
+        &[
+            "X-Forwarded-For: 203.0.113.7",
+            "X-Forwarded-Proto: https",
+            "X-Forwarded-Host: shop.example.com:8443",
+        ],
+    )
+    .await;
+    assert_eq!(reply.json()["uri"], "https://shop.example.com:8443/u?x=1");
+    // Only the scheme: the Host header stands in for the authority.
+    let reply = get_path(
+        addr,
+        "/u",
+        &["X-Forwarded-For: 203.0.113.7", "X-Forwarded-Proto: https"],
+    )
+    .await;
+    assert_eq!(reply.json()["uri"], "https://127.0.0.1/u");
+    // Nothing read: the URI is left alone.
+    let reply = get_path(addr, "/u", &["X-Forwarded-For: 203.0.113.7"]).await;
+    assert_eq!(reply.json()["uri"], "/u");
+}
+
+#[tokio::test]
+async fn httpbin_url_answers_the_url_the_client_used() {
+    let server = httpbin(Some(
+        "x-forwarded-for; trust=loopback; proto=x-forwarded-proto; host=x-forwarded-host; align=single",
+    ));
+    let reply = get_path(
+        server.addr,
+        "/url?a=b",
+        &[
+            "X-Forwarded-For: 203.0.113.7",
+            "X-Forwarded-Proto: https",
+            "X-Forwarded-Host: shop.example.com",
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.json(),
+        json!({"url": "https://shop.example.com/url?a=b"})
+    );
+    // The default configuration reads neither: the request's own.
+    let server = httpbin(None);
+    let reply = get_path(server.addr, "/url", &["X-Forwarded-Proto: https"]).await;
+    assert_eq!(reply.json(), json!({"url": "http://127.0.0.1/url"}));
+}
