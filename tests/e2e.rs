@@ -598,7 +598,8 @@ const APPS: [(u16, &str, &str); 5] = [
     (
         8084,
         "app-behind-gateway",
-        "x-forwarded-for; trust=istio-sidecar",
+        "x-forwarded-for; trust=istio-sidecar; proto=x-forwarded-proto; host=x-forwarded-host; \
+         align=single",
     ),
     (
         8085,
@@ -651,8 +652,13 @@ fn sidecar_http() -> String {
 /// The ingress gateway: appends its peer to XFF; `/` goes to the app with
 /// the default sidecar, `/m2/` to the app whose sidecar appends too.
 fn gateway_http(cert: &Path, key: &Path) -> String {
+    // The gateway ends TLS, so it also says what the client used: the
+    // scheme and the Host it asked for, each header overwritten (one value:
+    // align=single).
     let locations = format!(
         "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; \
+         proxy_set_header X-Forwarded-Proto $scheme; \
+         proxy_set_header X-Forwarded-Host $http_host; \
          location / {{ proxy_pass http://{POD}:8084; }} \
          location /m2/ {{ proxy_pass http://{POD}:8085/; }}"
     );
@@ -1138,6 +1144,46 @@ fn deployments() {
                     scenario.name
                 ));
             }
+        }
+    }
+
+    // Rule 14 through the real gateway: the URL the client used, from the
+    // hop that named it. Over TLS the app, which receives plain HTTP, still
+    // answers https and the host asked for; over plain HTTP a client that
+    // forges the scheme and host gets its own request's, as the gateway
+    // overwrote them.
+    let url_checks = [
+        (
+            format!("https://{LB_FRONT}:8443/url"),
+            Vec::new(),
+            format!("https://{LB_FRONT}:8443/url"),
+        ),
+        (
+            format!("http://{LB_FRONT}:8002/url"),
+            vec![
+                ("X-Forwarded-Proto".to_owned(), "https".to_owned()),
+                ("X-Forwarded-Host".to_owned(), "bank.example".to_owned()),
+            ],
+            format!("http://{LB_FRONT}:8002/url"),
+        ),
+    ];
+    for (url, headers, expected) in url_checks {
+        let (status, body) = lab.curl(&ext, &url, &headers);
+        let got = json(&body, "url")["url"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        table.push(format!(
+            "{:<62} {:<26} {got}",
+            "6 the URL the client used (rule 14)",
+            if headers.is_empty() {
+                "honest"
+            } else {
+                "forges proto and host"
+            }
+        ));
+        if status != 200 || got != expected {
+            failures.push(format!("{url}: {status} {body:?}, expected url {expected}"));
         }
     }
 
