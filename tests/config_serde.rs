@@ -1185,3 +1185,64 @@ fn rule13_ranges_that_trust_more_than_they_say_are_refused() {
     assert!(!set.contains("0.0.0.7".parse().unwrap()));
     assert!(set.contains("::7".parse().unwrap()));
 }
+
+/// Rule 14's settings in files: the same words as the text form, and
+/// `allowed_hosts` as one string or a list.
+#[test]
+fn rule14_scheme_and_host_settings_in_files() {
+    let same = [
+        (
+            r#"
+            source = "x-forwarded-for"
+            trust = "10.0.0.0/8"
+            proto = "x-forwarded-proto"
+            host = "x-forwarded-host"
+            align = "single"
+            allowed_hosts = ["shop.example.com", "*.cdn.example.com"]
+            "#,
+            r#"{"source": "x-forwarded-for", "trust": "10.0.0.0/8", "proto": "x-forwarded-proto",
+                "host": "x-forwarded-host", "align": "single",
+                "allowed-hosts": "shop.example.com, *.cdn.example.com"}"#,
+            "x-forwarded-for; trust=10.0.0.0/8; proto=x-forwarded-proto; host=x-forwarded-host; \
+             align=single; allowed-hosts=shop.example.com, *.cdn.example.com",
+        ),
+        (
+            r#"
+            source = "forwarded"
+            trust = "10.0.0.0/8"
+            proto = "forwarded"
+            host = "forwarded"
+            "#,
+            r#"{"source": "forwarded", "trust": "10.0.0.0/8", "proto": "forwarded", "host": "forwarded"}"#,
+            "forwarded; trust=10.0.0.0/8; proto=forwarded; host=forwarded",
+        ),
+    ];
+    for (toml, json, text_form) in same {
+        let expected = text(text_form);
+        assert_eq!(from_toml(toml).unwrap(), expected, "{toml}");
+        assert_eq!(from_json(json).unwrap(), expected, "{json}");
+    }
+    let refused = [
+        (
+            r#"{"source": "x-forwarded-for", "trust": "10.0.0.0/8", "proto": "forwarded"}"#,
+            "proto=forwarded reads the client's own Forwarded element",
+        ),
+        (
+            r#"{"source": "x-forwarded-for", "trust": "10.0.0.0/8", "align": "single"}"#,
+            "neither proto= nor host= names a header",
+        ),
+        (
+            r#"{"source": "x-forwarded-for", "trust": "10.0.0.0/8", "host": "x-forwarded-host",
+                "allowed_hosts": ["a.example:80"]}"#,
+            "allowed_hosts",
+        ),
+        (
+            r#"{"source": "x-forwarded-for", "trust": "10.0.0.0/8", "proto": "x-forwarded-schema"}"#,
+            "x-forwarded-schema",
+        ),
+    ];
+    for (json, word) in refused {
+        let err = from_json(json).unwrap_err();
+        assert!(err.contains(word), "{json}: {err}");
+    }
+}
