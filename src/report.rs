@@ -23,6 +23,7 @@ use crate::explain::{Findings, Request, find, word};
 use crate::peer::Peer;
 use crate::resolution::Resolution;
 use crate::resolver::Resolver;
+use crate::scheme_host::OriginalUrl;
 
 /// Which warnings have been given.
 #[derive(Debug, Default)]
@@ -37,6 +38,7 @@ impl Reporter {
         peer: Peer,
         headers: &HeaderMap,
         result: &Result<Resolution, Error>,
+        url: Option<&OriginalUrl>,
     ) {
         match result {
             Ok(r) => tracing::debug!(
@@ -65,7 +67,7 @@ impl Reporter {
             peer: &peer.canonical(),
             headers,
             result,
-            url: None,
+            url,
         };
         let found = find(&request, wanted);
         if found.is_empty() {

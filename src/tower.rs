@@ -226,16 +226,20 @@ where
         } else {
             (resolver.resolve(peer, request.headers()), None)
         };
+        #[cfg(feature = "tracing")]
+        self.layer.reporter.report(
+            &self.layer.resolver,
+            peer,
+            request.headers(),
+            &result,
+            url.as_ref(),
+        );
         if let Some(url) = url {
             if self.layer.rewrite_uri {
                 rewrite(&mut request, &url);
             }
             request.extensions_mut().insert(url);
         }
-        #[cfg(feature = "tracing")]
-        self.layer
-            .reporter
-            .report(&self.layer.resolver, peer, request.headers(), &result);
         match result {
             Ok(resolution) => {
                 request.extensions_mut().insert(resolution);

@@ -183,6 +183,29 @@ fn rows() -> Vec<Row> {
             headers: &[("x-forwarded-for", "1.1.1.1")],
             codes: &["balancer_gave_no_source"],
         },
+        Row {
+            what: "value headers that do not line up with the source (rule 14)",
+            config: "x-forwarded-for; trust=10.0.0.0/8; proto=x-forwarded-proto; \
+                     host=x-forwarded-host",
+            peer: peer("10.0.0.3:4000"),
+            headers: &[
+                ("x-forwarded-for", "203.0.113.7, 10.0.0.2"),
+                ("x-forwarded-proto", "https, https, http"),
+                ("x-forwarded-host", "shop.example.com, internal"),
+            ],
+            codes: &["value_absent"],
+        },
+        Row {
+            what: "a host outside the allowed hosts and no scheme sent (rule 14)",
+            config: "x-forwarded-for; trust=10.0.0.0/8; proto=x-forwarded-proto; \
+                     host=x-forwarded-host; align=single; allowed-hosts=shop.example.com",
+            peer: peer("10.0.0.3:4000"),
+            headers: &[
+                ("x-forwarded-for", "203.0.113.7"),
+                ("x-forwarded-host", "evil.example"),
+            ],
+            codes: &["value_absent", "value_absent"],
+        },
     ]
 }
 
