@@ -11,7 +11,10 @@
 //!         [--source peer|forwarded|x-forwarded-for|KNOWN-HEADER|header:NAME|list:NAME]
 //!         [--list-header NAME]...
 //!         [--trust CIDR|IP|PRESET|unix]... [--hops N] [--any-peer]
-//!         [--all-trusted leftmost|error] [--max-hops N] [--json]
+//!         [--all-trusted leftmost|error] [--max-hops N]
+//!         [--proto forwarded|x-forwarded-proto|header:NAME]
+//!         [--host forwarded|x-forwarded-host|header:NAME]
+//!         [--align symmetric|single] [--allowed-host NAME|*.SUFFIX]... [--json]
 //! ```
 //!
 //! - `--peer`: the socket peer (`10.0.0.3`, `10.0.0.3:41000`,
@@ -46,6 +49,25 @@
 //! - `--all-trusted`: when every hop is trusted, answer the leftmost
 //!   (default) or refuse with an error.
 //! - `--max-hops N`: the most hops walked (default 32; plain decimal).
+//! - `--proto SOURCE`: also read the scheme the client used, beside the
+//!   hop that named the client, as the configuration text's `proto=`:
+//!   `forwarded` (the `proto=` of the client's own `Forwarded` element;
+//!   with `--source forwarded` only), `x-forwarded-proto`, or
+//!   `header:NAME` for another comma-list header that the proxies fill
+//!   beside the source. It is read only from a trusted peer; when it
+//!   cannot be read the report says `proto: none` (JSON `null`) and a
+//!   `value_absent` diagnostic says why.
+//! - `--host SOURCE`: the host the client asked for, likewise (`host=`):
+//!   `forwarded`, `x-forwarded-host` or `header:NAME`.
+//! - `--align`: how a value header (`x-forwarded-proto`, `header:NAME`)
+//!   lines up with the source: `symmetric` (the default: every proxy
+//!   appends to both, the counts must match, and the value is the one at
+//!   the client's position) or `single` (the edge proxy overwrites the
+//!   header with exactly one value).
+//! - `--allowed-host NAME`: accept only this host as the original host: a
+//!   name, or `*.suffix` for any name under `suffix` (not `suffix`
+//!   itself); no port. Repeat it for more; any other host is none. Needs
+//!   `--host`.
 //! - `--json`: print one JSON object instead of the readable report.
 //!
 //! Exit status: 0 when the request resolves, 1 when it cannot be resolved
@@ -91,6 +113,23 @@
 //! warning: forwarding headers (x-forwarded-for) came from a peer that is not a trusted proxy, …
 //! ```
 //!
+//! A TLS-terminating gateway (`10.0.0.2`) in front of another proxy: the
+//! scheme and host come from the client's own `Forwarded` element, so a
+//! `proto=` the client forged to the left of it never counts:
+//!
+//! ```text
+//! $ cargo run --example explain -- --peer 10.0.0.3 --source forwarded --trust 10.0.0.0/8 \
+//!     --proto forwarded --host forwarded \
+//!     --header 'Forwarded: for=6.6.6.6;proto=http, for=203.0.113.7;proto=https;host=shop.example, for=10.0.0.2'
+//! configuration: forwarded; trust=10.0.0.0/8; proto=forwarded; host=forwarded
+//!   peer     10.0.0.3  -> trusted proxy
+//!   hop 0    for=10.0.0.2  -> trusted proxy
+//!   hop 1    for=203.0.113.7;proto=https;host=shop.example  -> CLIENT
+//! client: 203.0.113.7 (from forwarded[1 from the right], 2 trusted proxies)
+//! proto: https (beside hop 1)
+//! host: shop.example (beside hop 1)
+//! ```
+//!
 //! The same as JSON, for scripts:
 //!
 //! ```text
@@ -100,11 +139,16 @@
 //! ```
 //!
 //! The JSON object, on one line. When the request resolves:
-//! `{"client", "port", "source", "hop_index", "trusted_proxies", "peer",
-//! "configuration", "hops", "diagnostics"}`, where `source` is `"peer"` or
-//! the header's name and `hop_index` counts from the right (0 = newest).
-//! When it cannot: `{"error": {"kind", "message", "hop_index"}, "peer",
-//! "configuration", "hops", "diagnostics"}`. Each hop is
+//! `{"client", "port", "source", "hop_index", "trusted_proxies", "proto",
+//! "host", "url_hop_index", "peer", "configuration", "hops", "diagnostics"}`,
+//! where `source` is `"peer"` or the header's name and `hop_index` counts
+//! from the right (0 = newest). `proto` and `host` are the original scheme
+//! and host, or null when not read; `url_hop_index`, the hop they are read
+//! beside (null when no trusted hop named the client), is there only with
+//! `--proto` or `--host`.
+//! When it cannot: `{"error": {"kind", "message", "hop_index"}, "proto",
+//! "host", "url_hop_index", "peer", "configuration", "hops", "diagnostics"}`.
+//! Each hop is
 //! `{"position": "peer"|N, "raw", "address", "port", "verdict", "detail"}`
 //! and each diagnostic `{"code", "level": "info"|"warning", "message"}`.
 
@@ -114,14 +158,17 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use realip::{AllTrusted, Peer, ProxySet, Resolver, Source};
+use realip::{Align, AllTrusted, AllowedHosts, Peer, ProxySet, Resolver, Source, ValueSource};
 
 const USAGE: &str = "\
 usage: explain [--peer ADDR|unix] [--header 'Name: value']...
                [--source peer|forwarded|x-forwarded-for|KNOWN-HEADER|header:NAME|list:NAME]
                [--list-header NAME]...
                [--trust CIDR|IP|PRESET|unix]... [--hops N] [--any-peer]
-               [--all-trusted leftmost|error] [--max-hops N] [--json]
+               [--all-trusted leftmost|error] [--max-hops N]
+               [--proto forwarded|x-forwarded-proto|header:NAME]
+               [--host forwarded|x-forwarded-host|header:NAME]
+               [--align symmetric|single] [--allowed-host NAME|*.SUFFIX]... [--json]
 ";
 
 const OPTIONS: &str = "
@@ -146,6 +193,16 @@ options:
   --any-peer              with --hops: accept the header from any peer
   --all-trusted POLICY    leftmost (default) or error, when every hop is trusted
   --max-hops N            the most hops walked (default 32)
+  --proto SOURCE          also read the client's scheme, beside its hop (from
+                          a trusted peer only): forwarded (its own Forwarded
+                          element), x-forwarded-proto, or header:NAME
+  --host SOURCE           also read the host the client asked for, likewise:
+                          forwarded, x-forwarded-host, or header:NAME
+  --align ALIGN           how a value header lines up with the source:
+                          symmetric (default: every proxy appends, counts
+                          match) or single (the edge proxy sets one value)
+  --allowed-host NAME     with --host: accept only this host (a name or
+                          *.SUFFIX, no port); repeatable
   --json                  print one JSON object instead of the report
   -h, --help              print this help
 
@@ -228,6 +285,10 @@ struct Flags {
     any_peer: bool,
     all_trusted: Option<String>,
     max_hops: Option<String>,
+    proto: Option<String>,
+    host: Option<String>,
+    align: Option<String>,
+    allowed_hosts: Vec<String>,
     json: bool,
 }
 
@@ -259,11 +320,15 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageError
             "--header" => flags.headers.push(value()?),
             "--list-header" => flags.list_headers.push(utf8(value()?, flag)?),
             "--trust" => flags.trust.push(utf8(value()?, flag)?),
+            "--allowed-host" => flags.allowed_hosts.push(utf8(value()?, flag)?),
             "--peer" => once(&mut flags.peer, flag, utf8(value()?, flag)?)?,
             "--source" => once(&mut flags.source, flag, utf8(value()?, flag)?)?,
             "--hops" => once(&mut flags.hops, flag, utf8(value()?, flag)?)?,
             "--all-trusted" => once(&mut flags.all_trusted, flag, utf8(value()?, flag)?)?,
             "--max-hops" => once(&mut flags.max_hops, flag, utf8(value()?, flag)?)?,
+            "--proto" => once(&mut flags.proto, flag, utf8(value()?, flag)?)?,
+            "--host" => once(&mut flags.host, flag, utf8(value()?, flag)?)?,
+            "--align" => once(&mut flags.align, flag, utf8(value()?, flag)?)?,
             _ if flag.starts_with('-') => {
                 return Err(usage(format!("unknown option {}", shorten(flag))));
             }
@@ -357,6 +422,34 @@ impl Flags {
         if let Some(max_hops) = number(self.max_hops.as_deref(), "--max-hops")? {
             builder = builder.max_hops(max_hops);
         }
+        let proto = value_source(
+            self.proto.as_deref(),
+            "--proto",
+            "forwarded, x-forwarded-proto or header:NAME",
+        )?;
+        if let Some(proto) = proto {
+            builder = builder.proto(proto);
+        }
+        let host = value_source(
+            self.host.as_deref(),
+            "--host",
+            "forwarded, x-forwarded-host or header:NAME",
+        )?;
+        if let Some(host) = host {
+            builder = builder.host(host);
+        }
+        if let Some(text) = self.align.as_deref() {
+            let align = text.parse::<Align>().map_err(|_| {
+                usage(format!(
+                    "--align {}: expected symmetric or single",
+                    shorten(text)
+                ))
+            })?;
+            builder = builder.align(align);
+        }
+        if let Some(hosts) = self.allowed_hosts()? {
+            builder = builder.allowed_hosts(hosts);
+        }
         let resolver = builder
             .build()
             .map_err(|e| usage(format!("invalid configuration: {e}")))?;
@@ -408,6 +501,34 @@ impl Flags {
             .map_err(|e| usage(format!("--source {}: {e}", shorten(text))))
     }
 
+    /// All `--allowed-host` values as one list (`None` when none is given).
+    fn allowed_hosts(&self) -> Result<Option<AllowedHosts>, UsageError> {
+        if self.allowed_hosts.is_empty() {
+            return Ok(None);
+        }
+        for name in &self.allowed_hosts {
+            // One entry per flag, so that each mistake is named by itself.
+            if name.contains(',') {
+                return Err(usage(format!(
+                    "--allowed-host {}: one host name or *.suffix per flag; \
+                     repeat --allowed-host for more",
+                    shorten(name)
+                )));
+            }
+            name.parse::<AllowedHosts>().map_err(|e| {
+                usage(format!(
+                    "--allowed-host {}: expected a host name or *.suffix, without a port ({e})",
+                    shorten(name)
+                ))
+            })?;
+        }
+        self.allowed_hosts
+            .join(", ")
+            .parse()
+            .map(Some)
+            .map_err(|e| usage(format!("--allowed-host: {e}")))
+    }
+
     /// All `--trust` values merged into one set, and whether `unix` was
     /// among them (a Unix peer has no address for the set to hold).
     fn trusted(&self) -> Result<(ProxySet, bool), UsageError> {
@@ -453,6 +574,20 @@ fn number(text: Option<&str>, flag: &str) -> Result<Option<usize>, UsageError> {
                 shorten(t)
             ))
         })
+    })
+    .transpose()
+}
+
+/// A `--proto` or `--host` value, in the words of the configuration
+/// text's `proto=` and `host=`.
+fn value_source(
+    text: Option<&str>,
+    flag: &str,
+    expected: &str,
+) -> Result<Option<ValueSource>, UsageError> {
+    text.map(|t| {
+        t.parse::<ValueSource>()
+            .map_err(|_| usage(format!("{flag} {}: expected {expected}", shorten(t))))
     })
     .transpose()
 }

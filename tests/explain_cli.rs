@@ -840,3 +840,567 @@ fn header_bytes_that_are_not_utf8_are_a_malformed_hop() {
     assert_eq!(v["error"]["kind"], "malformed_hop");
     assert_eq!(v["hops"][1]["raw"], "203.0.113.7\\xff");
 }
+
+// The original scheme and host (DESIGN rule 14): `--proto`, `--host`,
+// `--align`, `--allowed-host`.
+
+/// `--source x-forwarded-for --trust 10.0.0.0/8` reading both values from
+/// the `X-Forwarded-Proto`/`-Host` headers beside it.
+const XFF_VALUES: &[&str] = &[
+    "--source",
+    "x-forwarded-for",
+    "--trust",
+    "10.0.0.0/8",
+    "--proto",
+    "x-forwarded-proto",
+    "--host",
+    "x-forwarded-host",
+];
+
+/// Runs `args` for a request from the trusted peer `10.0.0.3` with
+/// `X-Forwarded-For: 203.0.113.7, 10.0.0.2` and the given value headers.
+fn xff_values(args: &[&str], proto: &str, host: &str) -> (Value, i32) {
+    let proto = format!("X-Forwarded-Proto: {proto}");
+    let host = format!("X-Forwarded-Host: {host}");
+    json(
+        &[
+            XFF_VALUES,
+            args,
+            &[
+                "--peer",
+                "10.0.0.3",
+                "--header",
+                "X-Forwarded-For: 203.0.113.7, 10.0.0.2",
+                "--header",
+                &proto,
+                "--header",
+                &host,
+            ],
+        ]
+        .concat(),
+    )
+}
+
+#[test]
+fn scheme_and_host_come_from_the_clients_own_forwarded_element() {
+    let header = "Forwarded: for=6.6.6.6;proto=http;host=evil.example, \
+                  for=203.0.113.7;proto=https;host=shop.example, for=10.0.0.2;proto=http";
+    for values in [
+        &["--proto", "forwarded", "--host", "forwarded"][..],
+        &["--proto=Forwarded", "--host=FORWARDED"],
+    ] {
+        let (v, status) = json(
+            &[
+                &["--peer", "10.0.0.3", "--source", "forwarded"][..],
+                &["--trust", "10.0.0.0/8"],
+                values,
+                &["--header", header],
+            ]
+            .concat(),
+        );
+        assert_eq!(status, 0, "{values:?}: {v}");
+        assert_eq!(v["client"], "203.0.113.7");
+        assert_eq!(v["hop_index"], 1);
+        // The client's element, never the forged one to its left nor the
+        // proxy's to its right.
+        assert_eq!(v["proto"], "https", "{values:?}: {v}");
+        assert_eq!(v["host"], "shop.example", "{values:?}: {v}");
+        assert_eq!(v["url_hop_index"], 1);
+        assert_eq!(
+            v["configuration"],
+            "forwarded; trust=10.0.0.0/8; proto=forwarded; host=forwarded"
+        );
+        assert!(diagnostic_codes(&v).is_empty(), "{v}");
+    }
+
+    // A client element without proto= has none, whatever the others say.
+    let (v, status) = json(&[
+        "--peer",
+        "10.0.0.3",
+        "--source",
+        "forwarded",
+        "--trust",
+        "10.0.0.0/8",
+        "--proto",
+        "forwarded",
+        "--header",
+        "Forwarded: for=6.6.6.6;proto=https, for=203.0.113.7, for=10.0.0.2;proto=https",
+    ]);
+    assert_eq!(status, 0);
+    assert_eq!(v["proto"], Value::Null, "{v}");
+    assert_eq!(v["host"], Value::Null);
+    assert_eq!(v["url_hop_index"], 1);
+    assert_eq!(diagnostic_codes(&v), ["value_absent"]);
+}
+
+/// One row of `value_headers_line_up_symmetric_or_single`: the flags
+/// beside `XFF_VALUES`, the `X-Forwarded-Proto` and `X-Forwarded-Host`
+/// sent, the `proto` and `host` the JSON must hold, and its diagnostics.
+struct Lined {
+    flags: &'static [&'static str],
+    sent: (&'static str, &'static str),
+    want: (Option<&'static str>, Option<&'static str>),
+    codes: &'static [&'static str],
+}
+
+#[test]
+fn value_headers_line_up_symmetric_or_single() {
+    let table = [
+        // Every proxy appends: the element at the client's position.
+        Lined {
+            flags: &[],
+            sent: ("https, http", "shop.example, inner.local"),
+            want: (Some("https"), Some("shop.example")),
+            codes: &[],
+        },
+        Lined {
+            flags: &["--align", "symmetric"],
+            sent: ("HTTPS, http", "shop.example:8443, inner.local"),
+            want: (Some("https"), Some("shop.example:8443")),
+            codes: &[],
+        },
+        // Counts that differ line nothing up.
+        Lined {
+            flags: &[],
+            sent: ("https", "shop.example"),
+            want: (None, None),
+            codes: &["value_absent", "value_absent"],
+        },
+        Lined {
+            flags: &["--align", "symmetric"],
+            sent: ("http, https, http", "shop.example, inner.local"),
+            want: (None, Some("shop.example")),
+            codes: &["value_absent"],
+        },
+        // The edge proxy overwrites: exactly one value.
+        Lined {
+            flags: &["--align", "single"],
+            sent: ("https", "shop.example"),
+            want: (Some("https"), Some("shop.example")),
+            codes: &[],
+        },
+        Lined {
+            flags: &["--align=single"],
+            sent: ("https, http", "shop.example"),
+            want: (None, Some("shop.example")),
+            codes: &["value_absent"],
+        },
+        // A value that is not a scheme or host is none.
+        Lined {
+            flags: &["--align", "single"],
+            sent: ("ht tp", "shop.example/evil"),
+            want: (None, None),
+            codes: &["value_absent", "value_absent"],
+        },
+    ];
+    for Lined {
+        flags,
+        sent,
+        want,
+        codes,
+    } in table
+    {
+        let (v, status) = xff_values(flags, sent.0, sent.1);
+        let row = format!("{flags:?} {sent:?}");
+        assert_eq!(status, 0, "{row}: {v}");
+        assert_eq!(v["client"], "203.0.113.7", "{row}");
+        assert_eq!(v["proto"], json!(want.0), "{row}: {v}");
+        assert_eq!(v["host"], json!(want.1), "{row}: {v}");
+        assert_eq!(v["url_hop_index"], 1, "{row}: {v}");
+        assert_eq!(diagnostic_codes(&v), codes, "{row}: {v}");
+    }
+
+    let (v, _) = xff_values(&["--align", "single"], "https", "shop.example");
+    assert_eq!(
+        v["configuration"],
+        "x-forwarded-for; trust=10.0.0.0/8; proto=x-forwarded-proto; \
+         host=x-forwarded-host; align=single"
+    );
+}
+
+#[test]
+fn an_untrusted_peer_gives_no_scheme_or_host() {
+    let table: &[&[&str]] = &[
+        &[
+            XFF_VALUES,
+            &[
+                "--align",
+                "single",
+                "--header",
+                "X-Forwarded-For: 203.0.113.7",
+            ],
+        ]
+        .concat(),
+        &[
+            "--source",
+            "forwarded",
+            "--trust",
+            "10.0.0.0/8",
+            "--proto",
+            "forwarded",
+            "--host",
+            "forwarded",
+            "--header",
+            "Forwarded: for=203.0.113.7;proto=https;host=shop.example",
+        ],
+    ];
+    for args in table {
+        let (v, status) = json(
+            &[
+                *args,
+                &[
+                    "--peer",
+                    "198.51.100.66:5555",
+                    "--header",
+                    "X-Forwarded-Proto: https",
+                    "--header",
+                    "X-Forwarded-Host: shop.example",
+                ],
+            ]
+            .concat(),
+        );
+        assert_eq!(status, 0, "{args:?}: {v}");
+        assert_eq!(v["client"], "198.51.100.66", "{args:?}");
+        assert_eq!(v["source"], "peer");
+        assert_eq!(v["proto"], Value::Null, "{args:?}: {v}");
+        assert_eq!(v["host"], Value::Null, "{args:?}: {v}");
+        assert_eq!(v["url_hop_index"], Value::Null, "{args:?}: {v}");
+        assert_eq!(
+            diagnostic_codes(&v),
+            ["forwarding_headers_from_untrusted_peer"],
+            "{args:?}"
+        );
+    }
+
+    // Without --proto or --host the values are null and no hop is named.
+    let (v, status) = json(
+        &[
+            XFF,
+            &[
+                "--peer",
+                "10.0.0.3",
+                "--header",
+                "X-Forwarded-For: 203.0.113.7",
+                "--header",
+                "X-Forwarded-Proto: https",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(status, 0);
+    assert_eq!((&v["proto"], &v["host"]), (&Value::Null, &Value::Null));
+    assert!(v.get("url_hop_index").is_none(), "{v}");
+}
+
+#[test]
+fn allowed_hosts_filter_the_host() {
+    let allowed = [
+        "--align",
+        "single",
+        "--allowed-host",
+        "shop.example",
+        "--allowed-host",
+        "*.cdn.example",
+    ];
+    // (X-Forwarded-Host, host)
+    let table: &[(&str, Value)] = &[
+        ("shop.example", json!("shop.example")),
+        ("SHOP.Example:8443", json!("SHOP.Example:8443")),
+        ("img.cdn.example", json!("img.cdn.example")),
+        ("a.b.cdn.example", json!("a.b.cdn.example")),
+        // `*.suffix` is the names under it, not the suffix itself.
+        ("cdn.example", Value::Null),
+        ("evil.example", Value::Null),
+        ("shop.example.evil", Value::Null),
+    ];
+    for (header, host) in table {
+        let (v, status) = xff_values(&allowed, "https", header);
+        assert_eq!(status, 0, "{header}: {v}");
+        assert_eq!(v["host"], *host, "{header}: {v}");
+        // The scheme is not limited by the host list.
+        assert_eq!(v["proto"], "https", "{header}");
+        let codes: &[&str] = if host.is_null() {
+            &["value_absent"]
+        } else {
+            &[]
+        };
+        assert_eq!(diagnostic_codes(&v), codes, "{header}: {v}");
+        if host.is_null() {
+            let message = v["diagnostics"][0]["message"].as_str().unwrap();
+            assert!(message.contains("allowed hosts"), "{message}");
+        }
+    }
+
+    let (v, _) = xff_values(&allowed, "https", "shop.example");
+    assert_eq!(
+        v["configuration"],
+        "x-forwarded-for; trust=10.0.0.0/8; proto=x-forwarded-proto; \
+         host=x-forwarded-host; align=single; allowed-hosts=shop.example, *.cdn.example"
+    );
+}
+
+#[test]
+fn scheme_and_host_usage_errors_exit_2_and_name_the_problem() {
+    let xff = ["--source", "x-forwarded-for", "--trust", "10.0.0.0/8"];
+    let fwd = ["--source", "forwarded", "--trust", "10.0.0.0/8"];
+    let table: &[(&[&str], &[&str])] = &[
+        // Values that are not what the flag takes.
+        (
+            &[&xff[..], &["--proto", "ftp"]].concat(),
+            &[
+                "--proto \"ftp\"",
+                "forwarded, x-forwarded-proto or header:NAME",
+            ],
+        ),
+        (
+            &[&xff[..], &["--host", "x-fowarded-host"]].concat(),
+            &[
+                "--host \"x-fowarded-host\"",
+                "forwarded, x-forwarded-host or header:NAME",
+            ],
+        ),
+        (
+            &[&xff[..], &["--host", "header:"]].concat(),
+            &["--host \"header:\""],
+        ),
+        (
+            &[&xff[..], &["--proto", "header:bad name"]].concat(),
+            &["--proto \"header:bad name\""],
+        ),
+        (
+            &[&xff[..], &["--proto"]].concat(),
+            &["--proto needs a value"],
+        ),
+        (
+            &[
+                &xff[..],
+                &["--proto", "x-forwarded-proto", "--align", "sideways"],
+            ]
+            .concat(),
+            &["--align \"sideways\"", "symmetric or single"],
+        ),
+        (
+            &[
+                &xff[..],
+                &["--host", "x-forwarded-host", "--allowed-host", ""],
+            ]
+            .concat(),
+            &["--allowed-host \"\"", "host name or *.suffix"],
+        ),
+        (
+            &[
+                &xff[..],
+                &[
+                    "--host",
+                    "x-forwarded-host",
+                    "--allowed-host",
+                    "a.example:443",
+                ],
+            ]
+            .concat(),
+            &["--allowed-host \"a.example:443\"", "without a port"],
+        ),
+        (
+            &[
+                &xff[..],
+                &["--host", "x-forwarded-host", "--allowed-host", "*"],
+            ]
+            .concat(),
+            &["--allowed-host \"*\""],
+        ),
+        (
+            &[
+                &xff[..],
+                &[
+                    "--host",
+                    "x-forwarded-host",
+                    "--allowed-host",
+                    "a.*.example",
+                ],
+            ]
+            .concat(),
+            &["--allowed-host \"a.*.example\""],
+        ),
+        (
+            &[
+                &xff[..],
+                &[
+                    "--host",
+                    "x-forwarded-host",
+                    "--allowed-host",
+                    "a.example, b.example",
+                ],
+            ]
+            .concat(),
+            &[
+                "one host name or *.suffix per flag",
+                "repeat --allowed-host",
+            ],
+        ),
+        // Given twice.
+        (
+            &[
+                &xff[..],
+                &["--proto", "x-forwarded-proto", "--proto", "forwarded"],
+            ]
+            .concat(),
+            &["--proto is given more than once"],
+        ),
+        (
+            &[
+                &xff[..],
+                &["--host", "x-forwarded-host", "--host", "x-forwarded-host"],
+            ]
+            .concat(),
+            &["--host is given more than once"],
+        ),
+        (
+            &[
+                &xff[..],
+                &[
+                    "--proto",
+                    "x-forwarded-proto",
+                    "--align",
+                    "single",
+                    "--align",
+                    "single",
+                ],
+            ]
+            .concat(),
+            &["--align is given more than once"],
+        ),
+        // Configurations the library refuses, in its words.
+        (
+            &[&xff[..], &["--proto", "forwarded"]].concat(),
+            &[
+                "invalid configuration",
+                "proto=forwarded reads the client's own Forwarded element",
+                "the source is x-forwarded-for",
+            ],
+        ),
+        (
+            &[&xff[..], &["--host", "forwarded"]].concat(),
+            &["invalid configuration", "host=forwarded"],
+        ),
+        (
+            &[&fwd[..], &["--proto", "x-forwarded-proto"]].concat(),
+            &["invalid configuration", "use proto=forwarded"],
+        ),
+        (
+            &[&xff[..], &["--align", "single"]].concat(),
+            &[
+                "invalid configuration",
+                "neither proto= nor host= names a header",
+            ],
+        ),
+        (
+            &[&fwd[..], &["--proto", "forwarded", "--align", "symmetric"]].concat(),
+            &["neither proto= nor host= names a header"],
+        ),
+        (
+            &[&xff[..], &["--allowed-host", "shop.example"]].concat(),
+            &["invalid configuration", "host= is not configured"],
+        ),
+        (
+            &[
+                &xff[..],
+                &[
+                    "--proto",
+                    "x-forwarded-proto",
+                    "--allowed-host",
+                    "shop.example",
+                ],
+            ]
+            .concat(),
+            &["host= is not configured"],
+        ),
+        (
+            &["--proto", "x-forwarded-proto"],
+            &["invalid configuration", "the source is the peer alone"],
+        ),
+    ];
+    for (args, needles) in table {
+        for json_flag in [&[][..], &["--json"]] {
+            let stderr = usage_error(&[json_flag, *args].concat());
+            for needle in *needles {
+                assert!(
+                    stderr.contains(needle),
+                    "{args:?}: expected {needle:?} in {stderr}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn readable_report_shows_scheme_and_host_beside_the_hop() {
+    let request = [
+        "--peer",
+        "10.0.0.3",
+        "--header",
+        "X-Forwarded-For: 203.0.113.7, 10.0.0.2",
+        "--header",
+        "X-Forwarded-Proto: https, http",
+        "--header",
+        "X-Forwarded-Host: shop.example, inner.local",
+    ];
+    let output = run(&[XFF_VALUES, &request].concat());
+    assert_eq!(code(&output), 0);
+    let text = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.contains(&"proto: https (beside hop 1)"), "{text}");
+    assert!(
+        lines.contains(&"host: shop.example (beside hop 1)"),
+        "{text}"
+    );
+
+    // A value that cannot be taken is none, and a warning says why.
+    let output = run(&[XFF_VALUES, &request, &["--align", "single"]].concat());
+    assert_eq!(code(&output), 0);
+    let text = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.contains(&"proto: none"), "{text}");
+    assert!(lines.contains(&"host: none"), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("warning: the configured proto")),
+        "{text}"
+    );
+
+    // Only the value configured is shown.
+    let output = run(&[XFF, &["--proto", "x-forwarded-proto"], &request].concat());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.lines().any(|l| l == "proto: https (beside hop 1)"),
+        "{text}"
+    );
+    assert!(!text.lines().any(|l| l.starts_with("host:")), "{text}");
+
+    // Without either, neither line.
+    let output = run(&[XFF, &request].concat());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("proto:") || l.starts_with("host:")),
+        "{text}"
+    );
+}
+
+#[test]
+fn help_lists_the_scheme_and_host_flags() {
+    let output = run(&["--help"]);
+    assert_eq!(code(&output), 0);
+    let text = String::from_utf8(output.stdout).unwrap();
+    for flag in [
+        "--proto SOURCE",
+        "--host SOURCE",
+        "--align",
+        "--allowed-host NAME",
+    ] {
+        assert!(text.contains(flag), "{flag} missing from {text}");
+    }
+    assert!(text.contains("x-forwarded-proto"), "{text}");
+    assert!(text.contains("symmetric"), "{text}");
+}
