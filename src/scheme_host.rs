@@ -330,24 +330,51 @@ fn read_port(s: &[u8]) -> Result<u16, ValueError> {
 fn is_reg_name(s: &[u8]) -> bool {
     let mut i = 0;
     while i < s.len() {
-        match s[i] {
-            b'%' => {
-                let hex = |j: usize| s.get(j).is_some_and(u8::is_ascii_hexdigit);
-                if !(hex(i + 1) && hex(i + 2)) {
-                    return false;
-                }
-                i += 3;
-                continue;
+        let b = s[i];
+        if b == b'%' {
+            let hex = |j: usize| s.get(j).is_some_and(u8::is_ascii_hexdigit);
+            if !(hex(i + 1) && hex(i + 2)) {
+                return false;
             }
-            b if b.is_ascii_alphanumeric() => {}
-            b'-' | b'.' | b'_' | b'~' => {}
-            b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' => {}
-            _ => return false,
+            i += 3;
+        } else if REG_NAME[usize::from(b)] {
+            i += 1;
+        } else {
+            return false;
         }
-        i += 1;
     }
     true
 }
+
+/// The bytes a `reg-name` holds outside percent-encodings: unreserved and
+/// sub-delims.
+static REG_NAME: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+            );
+        b += 1;
+    }
+    table
+};
 
 /// The hosts a resolver accepts as the original host: exact names, and
 /// `*.example.com` for any name under `example.com` (not `example.com`

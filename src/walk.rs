@@ -217,12 +217,22 @@ pub(crate) fn original_url<H: HeaderLines + ?Sized>(
         (Some(ValueRead::Element), _) | (_, Some(ValueRead::Element)) => Element::parse(raw).ok(),
         _ => None,
     };
+    // Unescaped `Forwarded` values land here.
     let mut buf = [0u8; MAX_HOST_LEN];
+    // The source's elements, counted at most once for both values.
+    let mut counted = None;
+    let mut hops = || {
+        *counted.get_or_insert_with(|| match source.form {
+            Form::List => non_empty_elements(headers, source.name).count(),
+            // One hop per header. (`Forwarded` carries its own values.)
+            Form::Single | Form::SingleLastColon | Form::Forwarded => 1,
+        })
+    };
     if let Some(read) = values.proto_read {
         let text = match read {
             ValueRead::Element => element_value(element.as_ref(), Element::proto, &mut buf),
             ValueRead::Header(name) => {
-                aligned_element(source, values.align(), headers, name, index)
+                aligned_element(&mut hops, values.align(), headers, name, index)
             }
         };
         match text.and_then(|text| read_scheme(text).map_err(Missing::Unreadable)) {
@@ -234,14 +244,18 @@ pub(crate) fn original_url<H: HeaderLines + ?Sized>(
         let text = match read {
             ValueRead::Element => element_value(element.as_ref(), Element::host, &mut buf),
             ValueRead::Header(name) => {
-                aligned_element(source, values.align(), headers, name, index)
+                aligned_element(&mut hops, values.align(), headers, name, index)
             }
         };
         let host = text
             .and_then(|text| read_host(text).map_err(Missing::Unreadable))
-            .and_then(|host| match values.allowed_hosts.allows(host.hostname()) {
-                true => Ok(host),
-                false => Err(Missing::NotAllowed),
+            .and_then(|host| {
+                // No list: nothing to compare, and no name to take out.
+                let allowed = &values.allowed_hosts;
+                match allowed.is_empty() || allowed.allows(host.hostname()) {
+                    true => Ok(host),
+                    false => Err(Missing::NotAllowed),
+                }
             });
         match host {
             Ok(host) => url.host = Some(host),
@@ -265,43 +279,47 @@ fn element_value<'b, 'e: 'b>(
 
 /// The element of value header `name` that lines up with the source's
 /// hop at `index` (from the right; empty elements are not counted, as in
-/// the source).
+/// the source). `hops` counts the source's elements, once for both values.
 fn aligned_element<'h, H: HeaderLines + ?Sized>(
-    source: Header,
+    hops: &mut impl FnMut() -> usize,
     align: Align,
     headers: &'h H,
     name: &HeaderName,
     index: usize,
 ) -> Result<&'h [u8], Missing> {
-    let elements = |name| {
-        headers
-            .lines_rev(name)
-            .flat_map(list::RevSplit::new)
-            .filter(|e: &&[u8]| !e.is_empty())
-    };
-    let values = elements(name).count();
-    if values == 0 {
-        return Err(Missing::NotSent);
-    }
-    let index = match align {
-        Align::Single if values != 1 => return Err(Missing::NotOne { values }),
+    let wanted = match align {
         Align::Single => 0,
-        Align::Symmetric => {
-            let hops = match source.form {
-                Form::List => elements(source.name).count(),
-                // One hop per header. (`Forwarded` carries its own values.)
-                Form::Single | Form::SingleLastColon | Form::Forwarded => 1,
-            };
-            if hops != values {
-                return Err(Missing::CountsDiffer {
-                    source: hops,
-                    values,
-                });
-            }
-            index
-        }
+        Align::Symmetric => index,
     };
-    elements(name).nth(index).ok_or(Missing::NotSent)
+    // One pass: how many elements, and the one at the wanted position.
+    let mut values = 0;
+    let mut found = None;
+    for element in non_empty_elements(headers, name) {
+        if values == wanted {
+            found = Some(element);
+        }
+        values += 1;
+    }
+    match align {
+        _ if values == 0 => Err(Missing::NotSent),
+        Align::Single if values != 1 => Err(Missing::NotOne { values }),
+        Align::Symmetric if hops() != values => Err(Missing::CountsDiffer {
+            source: hops(),
+            values,
+        }),
+        _ => found.ok_or(Missing::NotSent),
+    }
+}
+
+/// The non-empty elements of a list header, newest first.
+fn non_empty_elements<'h, H: HeaderLines + ?Sized>(
+    headers: &'h H,
+    name: &HeaderName,
+) -> impl Iterator<Item = &'h [u8]> {
+    headers
+        .lines_rev(name)
+        .flat_map(list::RevSplit::new)
+        .filter(|e: &&[u8]| !e.is_empty())
 }
 
 /// How hops are trusted, as a type, so that each mode's walk is compiled
