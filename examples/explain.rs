@@ -8,7 +8,8 @@
 //!
 //! ```text
 //! explain [--peer ADDR|unix] [--header 'Name: value']...
-//!         [--source peer|forwarded|x-forwarded-for|KNOWN-HEADER|header:NAME|list:NAME]
+//!         [--source peer|forwarded|x-forwarded-for|KNOWN-HEADER|header:NAME|list:NAME
+//!                   |deployment:NAME]
 //!         [--list-header NAME]...
 //!         [--trust CIDR|IP|PRESET|unix]... [--hops N] [--any-peer]
 //!         [--all-trusted leftmost|error] [--max-hops N]
@@ -30,8 +31,10 @@
 //!   `true-client-ip`, `fly-client-ip`, `x-envoy-external-address`,
 //!   `cloudfront-viewer-address`, `fastly-client-ip`, `x-client-ip`,
 //!   `x-cluster-client-ip`, `x-azure-clientip`), `header:NAME` for any
-//!   other single-address header, or `list:NAME` for another comma-list
-//!   header. Names are case-insensitive. Any other bare name is a usage
+//!   other single-address header, `list:NAME` for another comma-list
+//!   header, or `deployment:NAME` (`preset:NAME`, its older spelling) to
+//!   start from a deployment as the configuration text does (`--trust`
+//!   and `--hops` then replace its own). Names are case-insensitive. Any other bare name is a usage
 //!   error that names the closest known source (a typo must not become a
 //!   header that no proxy overwrites).
 //! - `--list-header`: says that a header is a comma list like
@@ -158,11 +161,13 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
+use realip::config::Deployment;
 use realip::{Align, AllTrusted, AllowedHosts, Peer, ProxySet, Resolver, Source, ValueSource};
 
 const USAGE: &str = "\
 usage: explain [--peer ADDR|unix] [--header 'Name: value']...
-               [--source peer|forwarded|x-forwarded-for|KNOWN-HEADER|header:NAME|list:NAME]
+               [--source peer|forwarded|x-forwarded-for|KNOWN-HEADER|header:NAME|list:NAME
+                         |deployment:NAME]
                [--list-header NAME]...
                [--trust CIDR|IP|PRESET|unix]... [--hops N] [--any-peer]
                [--all-trusted leftmost|error] [--max-hops N]
@@ -182,12 +187,14 @@ options:
   --source SOURCE         peer (default), forwarded, x-forwarded-for, a
                           single-address header realip knows (x-real-ip,
                           cf-connecting-ip, true-client-ip, ...), header:NAME
-                          for any other single-address header, or list:NAME
-                          for another comma-list header
+                          for any other single-address header, list:NAME
+                          for another comma-list header, or deployment:NAME
+                          (or preset:NAME) to start from a deployment
   --list-header NAME      read the --source header NAME as a comma list
   --trust LIST            trusted proxies: CIDRs, IPs, presets (loopback,
-                          private, link-local, istio-sidecar) and unix for a
-                          Unix-socket peer; repeatable, comma-separated
+                          private, link-local, istio-sidecar, cloudflare,
+                          gcp-lb) and unix for a Unix-socket peer;
+                          repeatable, comma-separated
   --hops N                trust the N nearest proxies by count (N >= 1); --trust
                           then lists the peers allowed to send the header
   --any-peer              with --hops: accept the header from any peer
@@ -376,8 +383,25 @@ impl Flags {
             })?,
         };
         let headers = self.header_map()?;
-        let source = self.source()?;
-        let (proxies, trust_unix) = self.trusted()?;
+        // `--source deployment:NAME` (or `preset:NAME`, its older spelling)
+        // starts from that deployment, as the configuration text does; the
+        // other flags refine it.
+        let deployment = self.deployment()?;
+        let base = deployment.map(Deployment::config).unwrap_or_default();
+        let source = match &base.source {
+            Some(source) => source.clone(),
+            None => self.source()?,
+        };
+        let (mut proxies, trust_unix) = self.trusted()?;
+        if self.trust.is_empty() {
+            if let Some(set) = base.trust {
+                proxies = set;
+            }
+        }
+        let hops = match number(self.hops.as_deref(), "--hops")? {
+            Some(count) => Some(count),
+            None => base.hops,
+        };
 
         if trust_unix && source == Source::Peer {
             return Err(usage(
@@ -388,7 +412,7 @@ impl Flags {
         let mut builder = Resolver::builder()
             .source(source)
             .trust_unix_peer(trust_unix);
-        match (number(self.hops.as_deref(), "--hops")?, self.any_peer) {
+        match (hops, self.any_peer) {
             (None, true) => {
                 return Err(usage("--any-peer only makes sense with --hops N"));
             }
@@ -469,6 +493,23 @@ impl Flags {
             map.append(name, value);
         }
         Ok(map)
+    }
+
+    /// The deployment `--source` names, if it names one.
+    fn deployment(&self) -> Result<Option<Deployment>, UsageError> {
+        let Some(text) = self.source.as_deref() else {
+            return Ok(None);
+        };
+        let lower = text.trim().to_ascii_lowercase();
+        let Some(name) = lower
+            .strip_prefix("deployment:")
+            .or_else(|| lower.strip_prefix("preset:"))
+        else {
+            return Ok(None);
+        };
+        name.parse::<Deployment>()
+            .map(Some)
+            .map_err(|e| usage(format!("--source {}: {e}", shorten(text))))
     }
 
     fn source(&self) -> Result<Source, UsageError> {

@@ -55,15 +55,26 @@ pub enum Preset {
     /// `127.0.0.6` and `::6`: the address an Istio sidecar (REDIRECT
     /// interception, Istio 1.10 and later) connects to the application from.
     IstioSidecar,
+    /// Cloudflare's published ranges, as taken on the date
+    /// [`as_of`](Preset::as_of) says from [`source`](Preset::source): the
+    /// addresses Cloudflare's edge connects to an origin from. The list
+    /// changes rarely but does change: refresh it (see the README).
+    Cloudflare,
+    /// Google Cloud's external Application Load Balancer front ends and
+    /// health checkers, `130.211.0.0/22` and `35.191.0.0/16`, as documented
+    /// on the date [`as_of`](Preset::as_of) says.
+    GcpLb,
 }
 
 impl Preset {
     /// Every preset, in the order they are documented.
-    pub const ALL: [Preset; 4] = [
+    pub const ALL: [Preset; 6] = [
         Preset::Loopback,
         Preset::Private,
         Preset::LinkLocal,
         Preset::IstioSidecar,
+        Preset::Cloudflare,
+        Preset::GcpLb,
     ];
 
     /// The name used in configuration text.
@@ -77,6 +88,39 @@ impl Preset {
             Preset::Private => "private",
             Preset::LinkLocal => "link-local",
             Preset::IstioSidecar => "istio-sidecar",
+            Preset::Cloudflare => "cloudflare",
+            Preset::GcpLb => "gcp-lb",
+        }
+    }
+
+    /// For ranges a provider publishes and changes, the date (`YYYY-MM-DD`)
+    /// this list was taken; `None` for ranges fixed by standards. A test
+    /// fails when a date is more than a year old, so that no release ships
+    /// a stale list unnoticed.
+    ///
+    /// ```
+    /// use realip::Preset;
+    ///
+    /// assert_eq!(Preset::Cloudflare.as_of(), Some("2026-09-29"));
+    /// assert_eq!(Preset::Private.as_of(), None);
+    /// ```
+    pub fn as_of(self) -> Option<&'static str> {
+        match self {
+            Preset::Cloudflare => Some("2026-09-29"),
+            Preset::GcpLb => Some("2026-11-26"),
+            Preset::Loopback | Preset::Private | Preset::LinkLocal | Preset::IstioSidecar => None,
+        }
+    }
+
+    /// Where a provider's list is published (`None` for ranges fixed by
+    /// standards).
+    pub fn source(self) -> Option<&'static str> {
+        match self {
+            Preset::Cloudflare => Some("https://www.cloudflare.com/ips/"),
+            Preset::GcpLb => {
+                Some("https://cloud.google.com/load-balancing/docs/health-check-concepts#ip-ranges")
+            }
+            Preset::Loopback | Preset::Private | Preset::LinkLocal | Preset::IstioSidecar => None,
         }
     }
 
@@ -104,11 +148,40 @@ impl Preset {
             v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10),
         ];
         const ISTIO_SIDECAR: [IpNet; 2] = [v4(127, 0, 0, 6, 32), v6([0, 0, 0, 0, 0, 0, 0, 6], 128)];
+        // https://www.cloudflare.com/ips-v4 and ips-v6, unchanged on
+        // 2026-09-29.
+        const CLOUDFLARE: [IpNet; 22] = [
+            v4(173, 245, 48, 0, 20),
+            v4(103, 21, 244, 0, 22),
+            v4(103, 22, 200, 0, 22),
+            v4(103, 31, 4, 0, 22),
+            v4(141, 101, 64, 0, 18),
+            v4(108, 162, 192, 0, 18),
+            v4(190, 93, 240, 0, 20),
+            v4(188, 114, 96, 0, 20),
+            v4(197, 234, 240, 0, 22),
+            v4(198, 41, 128, 0, 17),
+            v4(162, 158, 0, 0, 15),
+            v4(104, 16, 0, 0, 13),
+            v4(104, 24, 0, 0, 14),
+            v4(172, 64, 0, 0, 13),
+            v4(131, 0, 72, 0, 22),
+            v6([0x2400, 0xcb00, 0, 0, 0, 0, 0, 0], 32),
+            v6([0x2606, 0x4700, 0, 0, 0, 0, 0, 0], 32),
+            v6([0x2803, 0xf800, 0, 0, 0, 0, 0, 0], 32),
+            v6([0x2405, 0xb500, 0, 0, 0, 0, 0, 0], 32),
+            v6([0x2405, 0x8100, 0, 0, 0, 0, 0, 0], 32),
+            v6([0x2a06, 0x98c0, 0, 0, 0, 0, 0, 0], 29),
+            v6([0x2c0f, 0xf248, 0, 0, 0, 0, 0, 0], 32),
+        ];
+        const GCP_LB: [IpNet; 2] = [v4(130, 211, 0, 0, 22), v4(35, 191, 0, 0, 16)];
         match self {
             Preset::Loopback => &LOOPBACK,
             Preset::Private => &PRIVATE,
             Preset::LinkLocal => &LINK_LOCAL,
             Preset::IstioSidecar => &ISTIO_SIDECAR,
+            Preset::Cloudflare => &CLOUDFLARE,
+            Preset::GcpLb => &GCP_LB,
         }
     }
 }
@@ -912,5 +985,44 @@ mod tests {
         assert!(!set.contains(ip("10.0.1.1")));
         assert!(set.contains(IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + 9_999 * 512 + 255))));
         assert!(!set.contains(IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + 9_999 * 512 + 256))));
+    }
+
+    /// Days since 1970-01-01 of a `YYYY-MM-DD` date (proleptic Gregorian).
+    fn days(date: &str) -> i64 {
+        let parts: Vec<i64> = date.split('-').map(|p| p.parse().unwrap()).collect();
+        let (y, m, d) = (parts[0], parts[1], parts[2]);
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    /// Built-in lists of published ranges are dated, and a release never
+    /// ships one taken more than a year earlier: this fails, naming where
+    /// to take the list again, once a date is that old.
+    #[test]
+    fn built_in_published_ranges_are_less_than_a_year_old() {
+        assert_eq!(days("1970-01-01"), 0);
+        assert_eq!(days("2000-03-01"), 11_017);
+        let today = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            / 86_400;
+        for preset in Preset::ALL {
+            let (Some(date), Some(source)) = (preset.as_of(), preset.source()) else {
+                assert_eq!((preset.as_of(), preset.source()), (None, None), "{preset}");
+                continue;
+            };
+            let age = today - days(date);
+            assert!(
+                (0..=366).contains(&age),
+                "the built-in {preset} ranges were taken on {date}, {age} days ago: take them \
+                 again from {source}, and update the date"
+            );
+        }
     }
 }

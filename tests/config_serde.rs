@@ -1246,3 +1246,36 @@ fn rule14_scheme_and_host_settings_in_files() {
         assert!(err.contains(word), "{json}: {err}");
     }
 }
+
+/// `deployment:cloudflare` needs no `trust=`: Cloudflare's published,
+/// dated ranges are built in (`trust=cloudflare`), and a list of one's own
+/// replaces them.
+#[test]
+fn the_cloudflare_deployment_trusts_the_built_in_ranges() {
+    let resolver = text("deployment:cloudflare");
+    assert_eq!(resolver.to_string(), "cf-connecting-ip; trust=cloudflare");
+    let mut headers = HeaderMap::new();
+    headers.insert("cf-connecting-ip", "203.0.113.5".parse().unwrap());
+    for (peer, client) in [
+        ("173.245.48.1:443", "203.0.113.5"),
+        ("[2a06:98c0::1]:443", "203.0.113.5"),
+        ("198.51.100.1:443", "198.51.100.1"),
+    ] {
+        let peer: SocketAddr = peer.parse().unwrap();
+        let got = resolver
+            .resolve(peer, &headers)
+            .unwrap()
+            .client()
+            .to_string();
+        assert_eq!(got, client, "{peer}");
+    }
+    assert_eq!(
+        text("deployment:cloudflare; trust=10.0.0.0/8").to_string(),
+        "cf-connecting-ip; trust=10.0.0.0/8"
+    );
+    assert_eq!(
+        text("x-real-ip; trust=gcp-lb").to_string(),
+        "x-real-ip; trust=gcp-lb"
+    );
+    assert_eq!(from_json(r#"{"preset": "cloudflare"}"#).unwrap(), resolver);
+}

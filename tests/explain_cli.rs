@@ -1404,3 +1404,74 @@ fn help_lists_the_scheme_and_host_flags() {
     assert!(text.contains("x-forwarded-proto"), "{text}");
     assert!(text.contains("symmetric"), "{text}");
 }
+
+/// The built-in, dated Cloudflare ranges: `--source preset:NAME` (and
+/// `deployment:NAME`) starts from a deployment as the configuration text
+/// does, and `--trust cloudflare` names the list; the date and the source
+/// of the list are in the output.
+#[test]
+fn cloudflare_ranges_are_built_in_and_dated() {
+    let header = ["--header", "CF-Connecting-IP: 203.0.113.5"];
+    for source in [
+        "preset:cloudflare",
+        "deployment:cloudflare",
+        "PRESET:Cloudflare",
+    ] {
+        let (v, status) = json(
+            &[
+                &["--source", source, "--peer", "173.245.48.1:443"][..],
+                &header,
+            ]
+            .concat(),
+        );
+        assert_eq!(status, 0, "{source}");
+        assert_eq!(v["client"], "203.0.113.5", "{source}");
+        assert_eq!(
+            v["configuration"], "cf-connecting-ip; trust=cloudflare",
+            "{source}"
+        );
+        assert_eq!(v["dated_ranges"][0]["preset"], "cloudflare");
+        assert_eq!(
+            v["dated_ranges"][0]["as_of"],
+            realip::Preset::Cloudflare.as_of().unwrap()
+        );
+    }
+    let trust = ["--trust", "cloudflare", "--source", "cf-connecting-ip"];
+    // A peer inside the ranges (IPv4 and IPv6) is Cloudflare: its header is
+    // the visitor.
+    for peer in ["173.245.48.1:443", "[2606:4700::1]:443", "104.16.0.9:443"] {
+        let (v, _) = json(&[&trust[..], &["--peer", peer], &header].concat());
+        assert_eq!(v["client"], "203.0.113.5", "{peer}");
+    }
+    // Any other peer is the client itself.
+    let (v, status) = json(&[&trust[..], &["--peer", "198.51.100.1:443"], &header].concat());
+    assert_eq!(status, 0);
+    assert_eq!(v["client"], "198.51.100.1");
+    // The readable report says how old the list is and where it comes from.
+    let output = run(&[&trust[..], &["--peer", "173.245.48.1:443"], &header].concat());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains(
+            "ranges: cloudflare as published at https://www.cloudflare.com/ips/ on 2026-"
+        ),
+        "{text}"
+    );
+    // A trust list of one's own replaces the built-in one.
+    let (v, _) = json(
+        &[
+            &[
+                "--source",
+                "preset:cloudflare",
+                "--trust",
+                "10.0.0.0/8",
+                "--peer",
+                "173.245.48.1:443",
+            ][..],
+            &header,
+        ]
+        .concat(),
+    );
+    assert_eq!(v["client"], "173.245.48.1");
+    let stderr = usage_error(&["--source", "preset:heroku"]);
+    assert!(stderr.contains("unknown deployment"), "{stderr}");
+}

@@ -10,7 +10,7 @@ use http::HeaderName;
 
 use super::ResolverConfig;
 use crate::resolver::Source;
-use crate::trust::ProxySet;
+use crate::trust::{Preset, ProxySet};
 
 /// A deployment: a starting configuration for a common topology, written
 /// `deployment:NAME` in the text form and `deployment = "NAME"` in files.
@@ -44,8 +44,9 @@ pub enum Deployment {
     /// An AWS Application Load Balancer (one appended hop); add `trust=` with
     /// the VPC range the balancer connects from.
     AwsAlb,
-    /// Cloudflare's `CF-Connecting-IP`; add `trust=` with Cloudflare's
-    /// published ranges.
+    /// Cloudflare's `CF-Connecting-IP`, from Cloudflare's published ranges
+    /// (the built-in, dated [`Preset::Cloudflare`](crate::Preset::Cloudflare);
+    /// a `trust=` of your own, such as a list you refresh, replaces it).
     Cloudflare,
     /// nginx with `real_ip_recursive on`; add `trust=` with what
     /// `set_real_ip_from` lists.
@@ -103,7 +104,9 @@ impl Deployment {
             Deployment::GcpLb => ResolverConfig {
                 source: xff,
                 hops: Some(2),
-                trust: set("130.211.0.0/22, 35.191.0.0/16"),
+                // The ranges themselves, written out as before, from the
+                // one dated list.
+                trust: Some(Preset::GcpLb.networks().iter().copied().collect()),
                 ..base
             },
             Deployment::AwsAlb => ResolverConfig {
@@ -113,6 +116,7 @@ impl Deployment {
             },
             Deployment::Cloudflare => ResolverConfig {
                 source: Some(Source::Single(HeaderName::from_static("cf-connecting-ip"))),
+                trust: Some(ProxySet::preset(Preset::Cloudflare)),
                 ..base
             },
             Deployment::Nginx => ResolverConfig {

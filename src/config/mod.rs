@@ -21,7 +21,7 @@
 //! | `x-real-ip`, `cf-connecting-ip`, `true-client-ip`, `fly-client-ip`, `x-envoy-external-address`, `cloudfront-viewer-address`, `fastly-client-ip`, `x-client-ip`, `x-cluster-client-ip`, `x-azure-clientip` | that single-address header |
 //! | `header:NAME` | any other single-address header |
 //! | `deployment:NAME` | a deployment (below); later options refine it |
-//! | `trust=SET` | trusted proxies: addresses, CIDRs, presets (`loopback`, `private`, `link-local`, `istio-sidecar`) |
+//! | `trust=SET` | trusted proxies: addresses, CIDRs, presets (`loopback`, `private`, `link-local`, `istio-sidecar`, and the dated lists `cloudflare`, `gcp-lb`) |
 //! | `hops=N` | trust the N nearest proxies (the peer included; at least 1); `trust=` then says which peers may send the header |
 //! | `any-peer` | with `hops=`: accept the header from any peer |
 //! | `all-trusted=leftmost` or `all-trusted=error` | the answer when every hop is trusted |
@@ -42,7 +42,7 @@
 //! | `istio-gateway` | `x-forwarded-for; trust=istio-sidecar` | (see the README's caveat) |
 //! | `gcp-lb` | `x-forwarded-for; hops=2; trust=130.211.0.0/22, 35.191.0.0/16` | |
 //! | `aws-alb` | `x-forwarded-for; hops=1` | `trust=` your VPC CIDR |
-//! | `cloudflare` | `cf-connecting-ip` | `trust=` Cloudflare's ranges |
+//! | `cloudflare` | `cf-connecting-ip; trust=cloudflare` (the built-in, dated list) | |
 //! | `nginx` | `x-forwarded-for` | `trust=` nginx's addresses |
 //!
 //! `preset:NAME` is the older spelling of `deployment:NAME` and is still

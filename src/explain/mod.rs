@@ -40,6 +40,7 @@ use crate::peer::Peer;
 use crate::resolution::Resolution;
 use crate::resolver::Resolver;
 use crate::scheme_host::OriginalUrl;
+use crate::trust::Preset;
 use crate::walk::{self, Observer};
 
 mod diagnostic;
@@ -92,6 +93,9 @@ pub struct Explanation {
     /// The position of the hop they were read beside (its element, or the
     /// value headers' element at that position), when they were read.
     pub url_hop: Option<usize>,
+    /// The built-in lists of published ranges the resolver trusts, each
+    /// dated ([`Preset::as_of`]): how fresh the trust is.
+    pub dated_ranges: Vec<Preset>,
     /// Whether the resolver reads the scheme and the host.
     reads: (bool, bool),
 }
@@ -99,6 +103,11 @@ pub struct Explanation {
 impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "configuration: {}", self.configuration)?;
+        for preset in &self.dated_ranges {
+            if let (Some(date), Some(source)) = (preset.as_of(), preset.source()) {
+                writeln!(f, "ranges: {preset} as published at {source} on {date}")?;
+            }
+        }
         for step in &self.steps {
             match step.position {
                 Position::Peer => write!(f, "  peer     {}", self.peer)?,
@@ -226,6 +235,11 @@ impl Resolver {
             url,
             url_hop: url_hop.filter(|_| values.proto.is_some() || values.host.is_some()),
             reads: (values.proto.is_some(), values.host.is_some()),
+            dated_ranges: settings
+                .trust
+                .peers()
+                .map(|set| set.presets().filter(|p| p.as_of().is_some()).collect())
+                .unwrap_or_default(),
         }
     }
 }

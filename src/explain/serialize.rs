@@ -9,7 +9,9 @@ use crate::resolution::Origin;
 /// On success: `client`, `port`, `source` (`"peer"` or the header's name),
 /// `hop_index`, `trusted_proxies`, `proto` and `host` (the original scheme
 /// and host, or null), `url_hop_index` (when the resolver reads them: the
-/// hop they came with), `peer`, `configuration`, `hops`, `diagnostics`. When unresolvable: `error` (`kind`, `message`,
+/// hop they came with), `dated_ranges` (when it trusts a built-in list of
+/// published ranges: `preset`, `as_of`, `source`), `peer`,
+/// `configuration`, `hops`, `diagnostics`. When unresolvable: `error` (`kind`, `message`,
 /// `hop_index`), `peer`, `configuration`, `hops`, `diagnostics`. Each hop is
 /// `position` (`"peer"` or its index), `raw`, `address`, `port`, `verdict`
 /// (its code) and `detail`; each diagnostic `code`, `level`, `message`.
@@ -80,6 +82,18 @@ impl serde::Serialize for Explanation {
         if self.reads.0 || self.reads.1 {
             map.serialize_entry("url_hop_index", &self.url_hop)?;
         }
+        if !self.dated_ranges.is_empty() {
+            let ranges: Vec<records::RangesOut> = self
+                .dated_ranges
+                .iter()
+                .map(|preset| records::RangesOut {
+                    preset: preset.name(),
+                    as_of: preset.as_of(),
+                    source: preset.source(),
+                })
+                .collect();
+            map.serialize_entry("dated_ranges", &ranges)?;
+        }
         map.serialize_entry("peer", &self.peer.to_string())?;
         map.serialize_entry("configuration", &self.configuration)?;
         map.serialize_entry("hops", &Steps(&self.steps))?;
@@ -113,6 +127,14 @@ mod records {
         pub(super) port: Option<u16>,
         pub(super) verdict: &'static str,
         pub(super) detail: String,
+    }
+
+    /// A built-in, dated list of published ranges.
+    #[derive(serde::Serialize)]
+    pub(super) struct RangesOut {
+        pub(super) preset: &'static str,
+        pub(super) as_of: Option<&'static str>,
+        pub(super) source: Option<&'static str>,
     }
 
     #[derive(serde::Serialize)]
