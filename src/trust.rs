@@ -37,8 +37,11 @@ use std::str::FromStr;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
+mod published;
 #[cfg(feature = "serde")]
 mod serde;
+
+pub use published::PublishedListError;
 
 /// A named set of address ranges for a common kind of proxy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -246,7 +249,7 @@ impl fmt::Display for Entry {
 pub enum TrustParseError {
     /// Not an IP address, a CIDR range, or a preset name.
     #[error(
-        "invalid trusted proxy {0:?}: expected an IP address, a CIDR range (10.0.0.0/8) or a preset (loopback, private, link-local, istio-sidecar)"
+        "invalid trusted proxy {0:?}: expected an IP address, a CIDR range (10.0.0.0/8) or a preset (loopback, private, link-local, istio-sidecar, cloudflare, gcp-lb)"
     )]
     NotAnAddress(String),
     /// The prefix length is not a number, or larger than the address
@@ -885,7 +888,7 @@ mod tests {
         let table: &[(&str, &str)] = &[
             (
                 "bogus",
-                r#"invalid trusted proxy "bogus": expected an IP address, a CIDR range (10.0.0.0/8) or a preset (loopback, private, link-local, istio-sidecar)"#,
+                r#"invalid trusted proxy "bogus": expected an IP address, a CIDR range (10.0.0.0/8) or a preset (loopback, private, link-local, istio-sidecar, cloudflare, gcp-lb)"#,
             ),
             (
                 "10.0.0.0/33",
@@ -910,7 +913,7 @@ mod tests {
             ),
             (
                 "a\"b",
-                r#"invalid trusted proxy "a\"b": expected an IP address, a CIDR range (10.0.0.0/8) or a preset (loopback, private, link-local, istio-sidecar)"#,
+                r#"invalid trusted proxy "a\"b": expected an IP address, a CIDR range (10.0.0.0/8) or a preset (loopback, private, link-local, istio-sidecar, cloudflare, gcp-lb)"#,
             ),
         ];
         for (text, message) in table {
