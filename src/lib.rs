@@ -64,12 +64,16 @@
 //!
 //! ## Modules
 //!
-//! - [`trust`]: sets of trusted proxies ([`ProxySet`]) and presets.
-//! - [`resolver`]: the [`Resolver`], its builder and configuration types.
+//! - [`trust`]: sets of trusted proxies ([`ProxySet`]), presets (among
+//!   them dated lists a provider publishes, such as Cloudflare's), and
+//!   readers of the lists providers publish.
+//! - [`resolver`]: the [`Resolver`], its builder and configuration types;
+//!   [`Resolver::resolve_url`] also reads the scheme and host the client
+//!   used ([`OriginalUrl`]), beside the hop that named it.
 //! - [`explain`]: a step-by-step account of a resolution with diagnostics.
 //! - `tower` (feature `tower`): [`ClientIpLayer`](crate::tower::ClientIpLayer),
 //!   resolving once per request; `axum` (feature `axum`): extractors for
-//!   [`ClientIp`] and [`Resolution`].
+//!   [`ClientIp`], [`Resolution`] and the original URL.
 //! - `proxy_protocol` (feature `proxy-protocol`): PROXY protocol v1/v2
 //!   decoding and a tokio listener that accepts it only from configured
 //!   senders; its source becomes the peer.
