@@ -228,6 +228,13 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Host {
 /// its URI's authority, or its `Host` header). For redirects and absolute
 /// links behind a gateway that ended TLS.
 ///
+/// The fallback is the request as it arrived: its `Host` header is
+/// whatever the sender wrote (checked to be a host, not against
+/// `allowed-hosts=`, which limits only the host read beside the client's
+/// hop). Where a link must never point elsewhere, use
+/// [`OriginalUrl`] and treat a missing host as an
+/// error.
+///
 /// ```no_run
 /// use realip::axum::BaseUrl;
 ///
