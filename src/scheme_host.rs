@@ -418,6 +418,15 @@ impl AllowedHosts {
     }
 }
 
+impl AllowedHosts {
+    /// [`allows`](Self::allows) for a host read from a request: without a
+    /// list, the name is not taken out of the host at all.
+    #[inline]
+    pub(crate) fn admits(&self, host: &Host) -> bool {
+        self.is_empty() || self.allows(host.hostname())
+    }
+}
+
 impl FromStr for AllowedHosts {
     type Err = ValueError;
 

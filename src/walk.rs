@@ -249,13 +249,9 @@ pub(crate) fn original_url<H: HeaderLines + ?Sized>(
         };
         let host = text
             .and_then(|text| read_host(text).map_err(Missing::Unreadable))
-            .and_then(|host| {
-                // No list: nothing to compare, and no name to take out.
-                let allowed = &values.allowed_hosts;
-                match allowed.is_empty() || allowed.allows(host.hostname()) {
-                    true => Ok(host),
-                    false => Err(Missing::NotAllowed),
-                }
+            .and_then(|host| match values.allowed_hosts.admits(&host) {
+                true => Ok(host),
+                false => Err(Missing::NotAllowed),
             });
         match host {
             Ok(host) => url.host = Some(host),
@@ -330,8 +326,13 @@ trait HopTrust: Copy {
     /// Whether the hop at `index` (from the right), at canonical `ip`, is a
     /// trusted proxy.
     fn trusted(self, index: usize, ip: IpAddr) -> bool;
-    /// [`trusted`](Self::trusted) for an IPv4 address as an integer.
-    fn trusted_v4(self, index: usize, ip: u32) -> bool;
+    /// [`trusted`](Self::trusted) for an IPv4 address as an integer: a
+    /// mode that looks addresses up may do it without building an
+    /// `IpAddr`.
+    #[inline(always)]
+    fn trusted_v4(self, index: usize, ip: u32) -> bool {
+        self.trusted(index, IpAddr::V4(Ipv4Addr::from(ip)))
+    }
 }
 
 /// Hops whose address is in the set are trusted.
@@ -365,10 +366,6 @@ impl HopTrust for Counted {
     }
     #[inline(always)]
     fn trusted(self, index: usize, _: IpAddr) -> bool {
-        index + 1 < self.0
-    }
-    #[inline(always)]
-    fn trusted_v4(self, index: usize, _: u32) -> bool {
         index + 1 < self.0
     }
 }

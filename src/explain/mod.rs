@@ -233,7 +233,7 @@ impl Resolver {
             result,
             diagnostics,
             url,
-            url_hop: url_hop.filter(|_| values.proto.is_some() || values.host.is_some()),
+            url_hop: url_hop.filter(|_| values.any()),
             reads: (values.proto.is_some(), values.host.is_some()),
             dated_ranges: settings
                 .trust
