@@ -15,7 +15,8 @@
 //!         [--all-trusted leftmost|error] [--max-hops N]
 //!         [--proto forwarded|x-forwarded-proto|header:NAME]
 //!         [--host forwarded|x-forwarded-host|header:NAME]
-//!         [--align symmetric|single] [--allowed-host NAME|*.SUFFIX]... [--json]
+//!         [--align symmetric|single] [--allowed-host NAME|*.SUFFIX]...
+//!         [--identity SPIFFE-ID]... [--identity-header NAME] [--sidecar-appends] [--json]
 //! ```
 //!
 //! - `--peer`: the socket peer (`10.0.0.3`, `10.0.0.3:41000`,
@@ -71,6 +72,18 @@
 //!   name, or `*.suffix` for any name under `suffix` (not `suffix`
 //!   itself); no port. Repeat it for more; any other host is none. Needs
 //!   `--host`.
+//! - `--identity SPIFFE-ID`: trust the caller of a trusted sidecar with
+//!   this identity as a proxy, whatever its address (configuration text
+//!   `identity=`): a SPIFFE id, or `spiffe://TD/ns/NS/` for one namespace;
+//!   repeat it or give a comma list. It is read from the rightmost element
+//!   of `x-forwarded-client-cert` (Envoy's format), which only the trusted
+//!   sidecar writes; the report shows it on the step it decided, and the
+//!   JSON's `caller_identity` holds it (or `null`).
+//! - `--identity-header NAME`: read the identity from another header in
+//!   the same format.
+//! - `--sidecar-appends`: the sidecar appends its caller's address to the
+//!   source (Envoy's `use_remote_address: true`); the newest hop is then
+//!   the caller's, trusted exactly when its identity is.
 //! - `--json`: print one JSON object instead of the readable report.
 //!
 //! Exit status: 0 when the request resolves, 1 when it cannot be resolved
@@ -162,7 +175,9 @@ use std::process::ExitCode;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use realip::config::Deployment;
-use realip::{Align, AllTrusted, AllowedHosts, Peer, ProxySet, Resolver, Source, ValueSource};
+use realip::{
+    Align, AllTrusted, AllowedHosts, Identity, Peer, ProxySet, Resolver, Source, ValueSource,
+};
 
 const USAGE: &str = "\
 usage: explain [--peer ADDR|unix] [--header 'Name: value']...
@@ -173,7 +188,8 @@ usage: explain [--peer ADDR|unix] [--header 'Name: value']...
                [--all-trusted leftmost|error] [--max-hops N]
                [--proto forwarded|x-forwarded-proto|header:NAME]
                [--host forwarded|x-forwarded-host|header:NAME]
-               [--align symmetric|single] [--allowed-host NAME|*.SUFFIX]... [--json]
+               [--align symmetric|single] [--allowed-host NAME|*.SUFFIX]...
+               [--identity SPIFFE-ID]... [--identity-header NAME] [--sidecar-appends] [--json]
 ";
 
 const OPTIONS: &str = "
@@ -210,6 +226,13 @@ options:
                           match) or single (the edge proxy sets one value)
   --allowed-host NAME     with --host: accept only this host (a name or
                           *.SUFFIX, no port); repeatable
+  --identity SPIFFE-ID    trust the caller a trusted sidecar vouches for in
+                          x-forwarded-client-cert, whatever its address
+                          (spiffe://TD/ns/NS/sa/SA, or spiffe://TD/ns/NS/ for
+                          a namespace); repeatable, comma-separated
+  --identity-header NAME  read the caller identity from NAME instead
+  --sidecar-appends       the sidecar appends its caller's address to the
+                          source (use_remote_address: true)
   --json                  print one JSON object instead of the report
   -h, --help              print this help
 
@@ -296,6 +319,9 @@ struct Flags {
     host: Option<String>,
     align: Option<String>,
     allowed_hosts: Vec<String>,
+    identities: Vec<String>,
+    identity_header: Option<String>,
+    sidecar_appends: bool,
     json: bool,
 }
 
@@ -319,10 +345,13 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageError
         };
         match flag {
             "-h" | "--help" => return Ok(Command::Help),
-            "--any-peer" | "--json" if inline.is_some() => {
+            "--any-peer" | "--json" | "--sidecar-appends" if inline.is_some() => {
                 return Err(usage(format!("{flag} takes no value")));
             }
             "--any-peer" => flags.any_peer = true,
+            "--sidecar-appends" => flags.sidecar_appends = true,
+            "--identity" => flags.identities.push(utf8(value()?, flag)?),
+            "--identity-header" => once(&mut flags.identity_header, flag, utf8(value()?, flag)?)?,
             "--json" => flags.json = true,
             "--header" => flags.headers.push(value()?),
             "--list-header" => flags.list_headers.push(utf8(value()?, flag)?),
@@ -474,7 +503,20 @@ impl Flags {
         if let Some(hosts) = self.allowed_hosts()? {
             builder = builder.allowed_hosts(hosts);
         }
+        // --identity replaces the deployment's identities, as identity=
+        // does in the configuration text.
+        let identities = match self.identities()? {
+            given if !given.is_empty() => given,
+            _ => base.identities.clone().unwrap_or_default(),
+        };
+        for identity in identities {
+            builder = builder.identity(identity);
+        }
+        if let Some(name) = &self.identity_header {
+            builder = builder.identity_header(header_name(name, "--identity-header")?);
+        }
         let resolver = builder
+            .sidecar_appends(self.sidecar_appends)
             .build()
             .map_err(|e| usage(format!("invalid configuration: {e}")))?;
         Ok(Run {
@@ -540,6 +582,20 @@ impl Flags {
         // Otherwise exactly as the configuration text reads it.
         text.parse::<Source>()
             .map_err(|e| usage(format!("--source {}: {e}", shorten(text))))
+    }
+
+    /// Every `--identity`, each flag a comma list.
+    fn identities(&self) -> Result<Vec<Identity>, UsageError> {
+        let mut out = Vec::new();
+        for text in &self.identities {
+            for id in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                out.push(
+                    id.parse::<Identity>()
+                        .map_err(|e| usage(format!("--identity: {e}")))?,
+                );
+            }
+        }
+        Ok(out)
     }
 
     /// All `--allowed-host` values as one list (`None` when none is given).

@@ -38,6 +38,7 @@ use http::StatusCode;
 use http::request::Parts;
 
 use crate::error::Error;
+use crate::identity::Caller;
 use crate::resolution::{ClientIp, Resolution};
 use crate::resolver::Resolver;
 use crate::scheme_host::{Host, OriginalUrl, Scheme};
@@ -219,6 +220,46 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Host {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
         Ok(optional(read_url(parts))?.and_then(|url| url.host().copied()))
+    }
+}
+
+/// `Option<Caller<'static>>`: who called the trusted sidecar in front of
+/// the application (DESIGN rule 15), as the layer stored it or as a
+/// `Resolver` extension reads it; `None` when the resolver trusts no
+/// identity, the peer is not a trusted proxy, or the sidecar named no
+/// caller. Authorise by [`Caller::is_trusted`] and [`Caller::uri`].
+///
+/// ```no_run
+/// use realip::Caller;
+///
+/// async fn handler(caller: Option<Caller<'static>>) -> String {
+///     match caller {
+///         Some(caller) => format!("called by {caller} (trusted: {})", caller.is_trusted()),
+///         None => "no caller identity".to_owned(),
+///     }
+/// }
+/// ```
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Caller<'static> {
+    type Rejection = ClientIpRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        if let Some(caller) = parts.extensions.get::<Caller<'static>>() {
+            return Ok(Some(caller.clone()));
+        }
+        // The layer ran and stored no caller: there is none.
+        if parts.extensions.get::<Resolution>().is_some()
+            || parts.extensions.get::<Error>().is_some()
+        {
+            return Ok(None);
+        }
+        let resolver = parts
+            .extensions
+            .get::<Resolver>()
+            .ok_or(ClientIpRejection::MissingResolver)?;
+        let peer = peer_from_extensions(&parts.extensions);
+        Ok(resolver
+            .caller(peer, &parts.headers)
+            .map(Caller::into_owned))
     }
 }
 

@@ -105,6 +105,7 @@ pub mod forwarded;
 mod forwarded;
 mod header_names;
 mod headers;
+mod identity;
 #[cfg(fuzzing)]
 pub mod list;
 #[cfg(not(fuzzing))]
@@ -128,10 +129,15 @@ pub mod tower;
 pub mod trust;
 mod verdict;
 mod walk;
+#[cfg(fuzzing)]
+pub mod xfcc;
+#[cfg(not(fuzzing))]
+mod xfcc;
 
 pub use addr::HopError;
 pub use error::Error;
 pub use forwarded::ElementError;
+pub use identity::{Caller, Identity, IdentityError};
 pub use peer::Peer;
 pub use resolution::{ClientIp, Origin, Resolution};
 pub use resolver::{

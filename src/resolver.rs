@@ -30,6 +30,7 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderName, Request, request::Parts};
 
 use crate::error::Error;
+use crate::identity::{Caller, Identity};
 use crate::peer::Peer;
 use crate::resolution::Resolution;
 use crate::scheme_host::{AllowedHosts, OriginalUrl};
@@ -125,6 +126,46 @@ impl Resolver {
         Ok((resolution, walk::original_url(&self.settings, headers, hop)))
     }
 
+    /// Who called the trusted sidecar in front of the application, as it
+    /// vouched (DESIGN rule 15): the identity from the rightmost element of
+    /// the identity header (`x-forwarded-client-cert`), and whether it is
+    /// one the resolver trusts. `None` when the resolver trusts no
+    /// identity, when the peer is not a trusted proxy (anyone else could
+    /// have written the header), or when the header names no identity.
+    /// Reads as [`resolve`](Self::resolve) reads; allocates nothing.
+    ///
+    /// ```
+    /// use realip::Resolver;
+    /// use http::HeaderMap;
+    ///
+    /// let resolver: Resolver = "deployment:istio-gateway".parse()?;
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("x-forwarded-for", "203.0.113.7".parse()?);
+    /// headers.insert(
+    ///     "x-forwarded-client-cert",
+    ///     "By=spiffe://cluster.local/ns/shop/sa/web;Hash=ab;Subject=\"\";\
+    ///      URI=spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"
+    ///         .parse()?,
+    /// );
+    /// let sidecar: std::net::SocketAddr = "127.0.0.6:40000".parse()?;
+    /// let caller = resolver.caller(sidecar, &headers).unwrap();
+    /// assert!(caller.is_trusted());
+    /// // The gateway is trusted: what it appended is the client.
+    /// assert_eq!(resolver.resolve(sidecar, &headers)?.client().to_string(), "203.0.113.7");
+    ///
+    /// // The same headers from anyone but the sidecar say nothing.
+    /// let pod: std::net::SocketAddr = "10.1.2.3:40000".parse()?;
+    /// assert_eq!(resolver.caller(pod, &headers), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn caller<'h>(&self, peer: impl Into<Peer>, headers: &'h HeaderMap) -> Option<Caller<'h>> {
+        let uri = walk::caller(&self.settings, &peer.into().canonical(), headers)?.ok()?;
+        Some(Caller {
+            uri: uri.into(),
+            trusted: self.settings.callers.admits(uri),
+        })
+    }
+
     /// Resolves the client of a request.
     pub fn resolve_request<B>(
         &self,
@@ -188,6 +229,22 @@ impl Resolver {
     /// The hosts accepted as the original host (empty: any).
     pub fn allowed_hosts(&self) -> &AllowedHosts {
         &self.settings.values.allowed_hosts
+    }
+
+    /// The caller identities trusted as proxies (empty: none).
+    pub fn identities(&self) -> &[Identity] {
+        &self.settings.callers.identities
+    }
+
+    /// The header the caller identity is read from, when identities are
+    /// trusted.
+    pub fn identity_header(&self) -> Option<&HeaderName> {
+        self.settings.callers.read
+    }
+
+    /// Whether the sidecar appends its caller's address to the source.
+    pub fn sidecar_appends(&self) -> bool {
+        self.settings.callers.sidecar_appends
     }
 }
 
@@ -311,6 +368,48 @@ impl ResolverBuilder {
     /// host.
     pub fn allowed_hosts(mut self, hosts: AllowedHosts) -> Self {
         self.settings.values.allowed_hosts = hosts;
+        self
+    }
+
+    /// Trusts the caller of a trusted sidecar with this identity as a
+    /// proxy, whatever its address (DESIGN rule 15); repeat for more. The
+    /// identity is read from the rightmost element of
+    /// [`identity_header`](Self::identity_header), which only the trusted
+    /// sidecar writes.
+    ///
+    /// ```
+    /// use realip::{Preset, ProxySet, Resolver};
+    ///
+    /// let resolver = Resolver::builder()
+    ///     .x_forwarded_for()
+    ///     .trusted_proxies(ProxySet::preset(Preset::IstioSidecar))
+    ///     .identity("spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account".parse()?)
+    ///     .build()?;
+    /// assert_eq!(
+    ///     resolver.to_string(),
+    ///     "x-forwarded-for; trust=istio-sidecar; \
+    ///      identity=spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.settings.callers.identities.push(identity);
+        self
+    }
+
+    /// The header the trusted sidecar writes its caller into (default
+    /// `x-forwarded-client-cert`, Envoy's format).
+    pub fn identity_header(mut self, name: HeaderName) -> Self {
+        self.settings.callers.header = Some(name);
+        self
+    }
+
+    /// Whether the sidecar appends its caller's address to the source
+    /// (Envoy with `use_remote_address: true`; Istio's default sidecar does
+    /// not). When it does, the newest hop is the caller's, trusted exactly
+    /// when its identity is.
+    pub fn sidecar_appends(mut self, appends: bool) -> Self {
+        self.settings.callers.sidecar_appends = appends;
         self
     }
 

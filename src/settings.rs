@@ -11,6 +11,7 @@
 use http::HeaderName;
 
 use crate::header_names;
+use crate::identity::{Identity, IdentityError};
 use crate::scheme_host::AllowedHosts;
 use crate::trust::{ProxySet, TrustParseError};
 
@@ -318,6 +319,49 @@ pub enum ConfigError {
     /// `allowed-hosts=` without `host=`.
     #[error("allowed-hosts= limits the host that host= reads, but host= is not configured")]
     AllowedHostsWithoutHost,
+    /// A caller identity that is not a SPIFFE id realip accepts.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// Caller identities with no trusted peer to vouch for them.
+    #[error(
+        "identity= trusts a caller that a trusted sidecar vouches for, but {why}: trust the \
+         sidecar (for example trust=istio-sidecar) and read the header it forwards"
+    )]
+    IdentityWithoutTrustedPeer {
+        /// What is missing, in words.
+        why: &'static str,
+    },
+    /// Caller identities with trust by count.
+    #[error(
+        "identity= trusts a caller by its certificate, hops= counts proxies by position: the two \
+         cannot say together which hop is whose; name the proxies with trust= (for example \
+         trust=istio-sidecar)"
+    )]
+    IdentityWithHops,
+    /// `identity-header=` or `sidecar-appends` without `identity=`.
+    #[error("{option} only applies with identity= (the caller identities to trust)")]
+    IdentityOptionWithoutIdentity {
+        /// The option given.
+        option: &'static str,
+    },
+    /// The identity header is the header the client is read from.
+    #[error(
+        "identity-header={header} is also the source; the identity header is the one the \
+         sidecar writes its caller's certificate into (x-forwarded-client-cert)"
+    )]
+    IdentityHeaderIsSource {
+        /// The header.
+        header: String,
+    },
+    /// `sidecar-appends` with a single-address source.
+    #[error(
+        "sidecar-appends says the sidecar appends its caller to the source, but {header} holds \
+         one address: a sidecar that wrote its caller there left no client to read"
+    )]
+    SidecarAppendsToSingleHeader {
+        /// The header.
+        header: String,
+    },
     // Mistakes found while reading text or a file, before the settings
     // are checked.
     /// The source is not well formed (`list:` without a name, a name that
@@ -357,7 +401,8 @@ pub enum ConfigError {
     /// An unknown option.
     #[error(
         "unknown option {0:?}: expected trust=, hops=, any-peer, all-trusted=, max-hops=, \
-         unix-peer, proto=, host=, align= or allowed-hosts="
+         unix-peer, proto=, host=, align=, allowed-hosts=, identity=, identity-header= or \
+         sidecar-appends"
     )]
     UnknownOption(String),
     /// An option given twice.
@@ -411,6 +456,99 @@ pub(crate) struct Settings {
     pub(crate) trust_unix_peer: bool,
     /// The original scheme and host (rule 14).
     pub(crate) values: Values,
+    /// The callers trusted by identity (rule 15).
+    pub(crate) callers: Callers,
+}
+
+/// The callers a trusted sidecar vouches for that are trusted proxies
+/// (rule 15), as configured and, once checked, how they are read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Callers {
+    pub(crate) identities: Vec<Identity>,
+    /// The header the sidecar writes its caller into (default
+    /// `x-forwarded-client-cert`).
+    pub(crate) header: Option<HeaderName>,
+    /// Whether the sidecar appends its caller's address to the source.
+    pub(crate) sidecar_appends: bool,
+    /// Set by [`Settings::checked`]: the interned identity header, when
+    /// identities are configured.
+    pub(crate) read: Option<&'static HeaderName>,
+}
+
+/// The header Envoy writes its caller's certificate details into.
+pub(crate) static XFCC: HeaderName = HeaderName::from_static("x-forwarded-client-cert");
+
+impl Callers {
+    /// Whether `caller` is a trusted identity.
+    #[inline]
+    pub(crate) fn admits(&self, caller: &str) -> bool {
+        self.identities.iter().any(|id| id.admits(caller))
+    }
+
+    /// The identity header (the default when not given).
+    pub(crate) fn header(&self) -> &HeaderName {
+        self.header.as_ref().unwrap_or(&XFCC)
+    }
+
+    /// Checks the caller settings against the rest and fixes how the
+    /// identity is read.
+    fn checked(
+        &mut self,
+        source: &Source,
+        trust: &Trust,
+        unix_peer: bool,
+    ) -> Result<(), ConfigError> {
+        if self.identities.is_empty() {
+            if self.header.is_some() {
+                return Err(ConfigError::IdentityOptionWithoutIdentity {
+                    option: "identity-header=",
+                });
+            }
+            if self.sidecar_appends {
+                return Err(ConfigError::IdentityOptionWithoutIdentity {
+                    option: "sidecar-appends",
+                });
+            }
+            return Ok(());
+        }
+        let no_peer_set = match trust {
+            Trust::Proxies(set) => set.is_empty() && !unix_peer,
+            Trust::Hops { .. } | Trust::HopsFromAnyPeer { .. } => {
+                return Err(ConfigError::IdentityWithHops);
+            }
+        };
+        match source {
+            Source::Peer => {
+                return Err(ConfigError::IdentityWithoutTrustedPeer {
+                    why: "the source is the peer alone",
+                });
+            }
+            _ if no_peer_set => {
+                return Err(ConfigError::IdentityWithoutTrustedPeer {
+                    why: "no proxy is trusted",
+                });
+            }
+            Source::Single(name) if self.sidecar_appends => {
+                return Err(ConfigError::SidecarAppendsToSingleHeader {
+                    header: name.to_string(),
+                });
+            }
+            _ => {}
+        }
+        let header = self.header();
+        if source.header_name() == Some(header) {
+            return Err(ConfigError::IdentityHeaderIsSource {
+                header: header.to_string(),
+            });
+        }
+        self.read =
+            Some(
+                header_names::intern(header).map_err(|_| ConfigError::TooManyHeaderNames {
+                    header: header.to_string(),
+                })?,
+            );
+        Ok(())
+    }
 }
 
 /// Where the original scheme and host are read, as configured and, once
@@ -460,6 +598,7 @@ impl Default for Settings {
             max_hops: DEFAULT_MAX_HOPS,
             trust_unix_peer: false,
             values: Values::default(),
+            callers: Callers::default(),
         }
     }
 }
@@ -551,6 +690,8 @@ impl Settings {
         if !self.values.allowed_hosts.is_empty() && self.values.host.is_none() {
             return Err(ConfigError::AllowedHostsWithoutHost);
         }
+        self.callers
+            .checked(&self.source, &self.trust, self.trust_unix_peer)?;
         Ok(self)
     }
 }

@@ -234,6 +234,14 @@ where
             &result,
             url.as_ref(),
         );
+        // Rule 15: who called the trusted sidecar, for the application to
+        // log and authorise by; only when the resolver trusts identities.
+        if resolver.identity_header().is_some() {
+            if let Some(caller) = resolver.caller(peer, request.headers()) {
+                let caller = caller.into_owned();
+                request.extensions_mut().insert(caller);
+            }
+        }
         if let Some(url) = url {
             if self.layer.rewrite_uri {
                 rewrite(&mut request, &url);

@@ -35,6 +35,13 @@ pub enum Verdict {
     /// A trusted proxy that sent no configured header: it is the answer
     /// (every step was trusted, and it is the leftmost).
     TrustedWithoutHeader,
+    /// The hop the peer sidecar appended for its caller, trusted because
+    /// the sidecar vouched for the caller's identity (DESIGN rule 15).
+    TrustedCaller,
+    /// A trusted sidecar whose caller is not a trusted identity (or named
+    /// none), and which appends nothing for its caller: it is the answer,
+    /// as the nearest address known (DESIGN rule 15).
+    CallerNotTrusted,
 }
 
 impl Verdict {
@@ -53,6 +60,8 @@ impl Verdict {
             Verdict::BeyondLimit => "beyond_limit",
             Verdict::NoAddress => "no_address",
             Verdict::TrustedWithoutHeader => "trusted_without_header",
+            Verdict::TrustedCaller => "trusted_caller",
+            Verdict::CallerNotTrusted => "caller_not_trusted",
         }
     }
 }
@@ -73,6 +82,10 @@ impl fmt::Display for Verdict {
             Verdict::NoAddress => f.write_str("no IP address"),
             Verdict::TrustedWithoutHeader => {
                 f.write_str("trusted proxy, sent no configured header: the answer")
+            }
+            Verdict::TrustedCaller => f.write_str("trusted caller (by identity)"),
+            Verdict::CallerNotTrusted => {
+                f.write_str("trusted sidecar, but its caller is not trusted: the answer")
             }
         }
     }

@@ -37,6 +37,7 @@ use crate::settings::{
 };
 use crate::trust::ProxySet;
 use crate::verdict::{Position, Verdict};
+use crate::xfcc::{self, NoIdentity};
 
 /// Receives every step of a walk.
 pub(crate) trait Observer {
@@ -48,6 +49,9 @@ pub(crate) trait Observer {
     /// Every step was trusted, and the one at `position` (the leftmost
     /// hop, or the peer when the header is absent) is the answer (rule 5).
     fn leftmost_is_the_answer(&mut self, position: Position);
+    /// The identity the trusted peer vouched for (rule 15), read before
+    /// the peer's verdict, and whether it is trusted.
+    fn caller(&mut self, caller: Result<&str, NoIdentity>, trusted: bool);
 }
 
 /// The resolver's observer: records nothing.
@@ -60,6 +64,8 @@ impl Observer for NoObserver {
     fn hop(&mut self, _: usize, _: &[u8], _: Option<HopAddr>, _: Verdict) {}
     #[inline(always)]
     fn leftmost_is_the_answer(&mut self, _: Position) {}
+    #[inline(always)]
+    fn caller(&mut self, _: Result<&str, NoIdentity>, _: bool) {}
 }
 
 /// Whether the resolver reads the configured header from this peer, and
@@ -85,6 +91,29 @@ pub(crate) fn peer_trust(settings: &Settings, peer: &Peer) -> Option<Verdict> {
         Peer::Unix if settings.trust_unix_peer => Some(Verdict::TrustedUnixPeer),
         Peer::Unix | Peer::Unknown | Peer::ProxiedWithoutSource { .. } => None,
     }
+}
+
+/// The caller identity a trusted peer vouched for (rule 15), read as the
+/// walk reads it: `None` when the resolver trusts no identity or the peer
+/// is not a trusted proxy. `peer` is canonical.
+pub(crate) fn caller<'h, H: HeaderLines + ?Sized>(
+    settings: &Settings,
+    peer: &Peer,
+    headers: &'h H,
+) -> Option<Result<&'h str, NoIdentity>> {
+    let name = settings.callers.read?;
+    peer_trust(settings, peer)?;
+    Some(xfcc::caller_uri(headers.lines_rev(name)))
+}
+
+/// Whether the peer's caller is trusted by identity, when identities are
+/// configured (rule 15).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CallerTrust {
+    /// No identity is configured.
+    NotAsked,
+    Trusted,
+    Untrusted,
 }
 
 /// Resolves the client of a request: the definition.
@@ -168,6 +197,30 @@ where
             }
         };
     };
+    // Rule 15: with caller identities, a trusted sidecar's headers are
+    // believed only as far as its caller is.
+    let caller = match settings.callers.read {
+        None => CallerTrust::NotAsked,
+        Some(name) => {
+            let read = xfcc::caller_uri(headers.lines_rev(name));
+            let trusted = read.is_ok_and(|uri| settings.callers.admits(uri));
+            obs.caller(read, trusted);
+            match trusted {
+                true => CallerTrust::Trusted,
+                false => CallerTrust::Untrusted,
+            }
+        }
+    };
+    let appends = settings.callers.sidecar_appends;
+    if caller == CallerTrust::Untrusted && !appends {
+        // The sidecar wrote nothing for its caller: the sidecar is the
+        // nearest address known.
+        obs.peer(&peer, Verdict::CallerNotTrusted);
+        return match peer_addr {
+            Some(addr) => Ok(resolution(addr, peer_origin, peer, 0)),
+            None => Err(Error::NoPeerAddress),
+        };
+    }
     obs.peer(&peer, verdict);
 
     let mut chain = Chain::<HOP> {
@@ -177,6 +230,11 @@ where
         peer_origin,
         name: header.name,
         index: 0,
+        // The peer, and a trusted caller that appended no hop of its own.
+        proxies_before: match (caller, appends) {
+            (CallerTrust::Trusted, false) => 2,
+            _ => 1,
+        },
         empties: 0,
         leftmost: None,
         leftmost_raw: b"",
@@ -184,7 +242,15 @@ where
     };
     let lines = headers.lines_rev(header.name);
     let result = match settings.trust {
+        Trust::Proxies(ref set) if caller != CallerTrust::NotAsked && appends => {
+            let first = CallerHop {
+                trusted: caller == CallerTrust::Trusted,
+                rest: InSet(set),
+            };
+            chain.run(first, header.form, lines, obs)
+        }
         Trust::Proxies(ref set) => chain.run(InSet(set), header.form, lines, obs),
+        // Settings::checked refuses identities with a count.
         Trust::Hops { count, .. } | Trust::HopsFromAnyPeer { count } => {
             chain.run(Counted(count), header.form, lines, obs)
         }
@@ -333,6 +399,14 @@ trait HopTrust: Copy {
     fn trusted_v4(self, index: usize, ip: u32) -> bool {
         self.trusted(index, IpAddr::V4(Ipv4Addr::from(ip)))
     }
+    /// The verdict of a trusted hop at `index`.
+    #[inline(always)]
+    fn verdict(self, _index: usize) -> Verdict {
+        match self.count() {
+            Some(_) => Verdict::TrustedByCount,
+            None => Verdict::TrustedProxy,
+        }
+    }
 }
 
 /// Hops whose address is in the set are trusted.
@@ -367,6 +441,43 @@ impl HopTrust for Counted {
     #[inline(always)]
     fn trusted(self, index: usize, _: IpAddr) -> bool {
         index + 1 < self.0
+    }
+}
+
+/// A sidecar that appends its caller's address (rule 15): the newest hop
+/// is trusted exactly when the caller's identity is, whatever its address;
+/// the hops before it as `rest` says.
+#[derive(Clone, Copy)]
+struct CallerHop<T> {
+    trusted: bool,
+    rest: T,
+}
+
+impl<T: HopTrust> HopTrust for CallerHop<T> {
+    #[inline(always)]
+    fn count(self) -> Option<usize> {
+        self.rest.count()
+    }
+    #[inline(always)]
+    fn trusted(self, index: usize, ip: IpAddr) -> bool {
+        match index {
+            0 => self.trusted,
+            _ => self.rest.trusted(index, ip),
+        }
+    }
+    #[inline(always)]
+    fn trusted_v4(self, index: usize, ip: u32) -> bool {
+        match index {
+            0 => self.trusted,
+            _ => self.rest.trusted_v4(index, ip),
+        }
+    }
+    #[inline(always)]
+    fn verdict(self, index: usize) -> Verdict {
+        match index {
+            0 => Verdict::TrustedCaller,
+            _ => self.rest.verdict(index),
+        }
     }
 }
 
@@ -462,6 +573,9 @@ struct Chain<'s, 'h, const HOP: bool> {
     name: &'static HeaderName,
     /// Hops read so far: the index of the next one.
     index: usize,
+    /// The trusted proxies before the header's hops: the peer, and a
+    /// trusted caller that appended no hop (rule 15).
+    proxies_before: usize,
     /// Empty elements skipped so far.
     empties: usize,
     /// The last hop read (at `index - 1`) and its text, when it was
@@ -652,10 +766,9 @@ impl<'h, const HOP: bool> Chain<'_, 'h, HOP> {
         trusted: bool,
         obs: &mut O,
     ) -> Flow {
-        let verdict = match (trusted, trust.count()) {
-            (false, _) => Verdict::Client,
-            (true, Some(_)) => Verdict::TrustedByCount,
-            (true, None) => Verdict::TrustedProxy,
+        let verdict = match trusted {
+            false => Verdict::Client,
+            true => trust.verdict(self.index),
         };
         obs.hop(self.index, raw, Some(addr), verdict);
         if !trusted {
@@ -666,7 +779,8 @@ impl<'h, const HOP: bool> Chain<'_, 'h, HOP> {
             if HOP {
                 self.answer = Some((self.index, raw));
             }
-            return ControlFlow::Break(Ok(resolution(addr, origin, self.peer, self.index + 1)));
+            let proxies = self.index + self.proxies_before;
+            return ControlFlow::Break(Ok(resolution(addr, origin, self.peer, proxies)));
         }
         self.leftmost = Some(addr);
         if HOP {
@@ -701,7 +815,12 @@ impl<'h, const HOP: bool> Chain<'_, 'h, HOP> {
                     name: self.name,
                     index,
                 };
-                (addr, origin, Position::Hop(index), self.index)
+                (
+                    addr,
+                    origin,
+                    Position::Hop(index),
+                    index + self.proxies_before,
+                )
             }
             (None, Some(addr)) => (addr, self.peer_origin.clone(), Position::Peer, 0),
             // A trusted proxy on a Unix socket that names no client leaves

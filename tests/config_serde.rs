@@ -262,7 +262,11 @@ fn a_section_of_a_larger_file() {
     let resolver: Resolver = file["realip"].clone().try_into().unwrap();
     assert_eq!(
         resolver,
-        text("x-forwarded-for; trust=istio-sidecar; max-hops=16")
+        text(
+            "x-forwarded-for; trust=istio-sidecar; \
+             identity=spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account; \
+             max-hops=16"
+        )
     );
 
     let file = json!({"server": {"realip": {"source": "x-real-ip", "trust": ["10.0.0.1"]}}});

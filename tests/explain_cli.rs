@@ -88,6 +88,7 @@ fn success_json_has_every_field() {
             "trusted_proxies": 2,
             "proto": null,
             "host": null,
+            "caller_identity": null,
             "peer": "10.0.0.3:41000",
             "configuration": "x-forwarded-for; trust=10.0.0.0/8",
             "hops": [

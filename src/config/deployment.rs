@@ -36,7 +36,15 @@ pub enum Deployment {
     /// An Istio sidecar that appends `X-Forwarded-For`.
     IstioSidecarXff,
     /// An Istio ingress gateway that appends `X-Forwarded-For`, reached
-    /// through the application's sidecar in REDIRECT mode.
+    /// through the application's sidecar in REDIRECT mode, which vouches
+    /// for its caller in `x-forwarded-client-cert` (mTLS): the gateway is
+    /// trusted by its identity, Istio's default ingress gateway service
+    /// account in `istio-system`
+    /// ([`ISTIO_GATEWAY_IDENTITY`](Self::ISTIO_GATEWAY_IDENTITY)), so no
+    /// other workload of the mesh can write the header the application
+    /// believes. A gateway under another service account, namespace or
+    /// trust domain says so with `identity=` (which replaces this one):
+    /// `deployment:istio-gateway; identity=spiffe://example.org/ns/ingress/sa/gateway`.
     IstioGateway,
     /// Google Cloud's external Application Load Balancer, which appends
     /// `<client>,<lb-ip>` and connects from its front ends.
@@ -54,6 +62,12 @@ pub enum Deployment {
 }
 
 impl Deployment {
+    /// The identity of Istio's default ingress gateway (its service
+    /// account in `istio-system`, trust domain `cluster.local`), which
+    /// [`Deployment::IstioGateway`] trusts.
+    pub const ISTIO_GATEWAY_IDENTITY: &'static str =
+        "spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account";
+
     /// Every deployment.
     pub const ALL: [Deployment; 8] = [
         Deployment::Direct,
@@ -96,9 +110,19 @@ impl Deployment {
                 source: Some(Source::Peer),
                 ..base
             },
-            Deployment::IstioSidecarXff | Deployment::IstioGateway => ResolverConfig {
+            Deployment::IstioSidecarXff => ResolverConfig {
                 source: xff,
                 trust: set("istio-sidecar"),
+                ..base
+            },
+            Deployment::IstioGateway => ResolverConfig {
+                source: xff,
+                trust: set("istio-sidecar"),
+                identities: Some(vec![
+                    Self::ISTIO_GATEWAY_IDENTITY
+                        .parse()
+                        .expect("the gateway's identity is a SPIFFE id"),
+                ]),
                 ..base
             },
             Deployment::GcpLb => ResolverConfig {

@@ -106,6 +106,9 @@ mod text;
 
 pub use deployment::Deployment;
 
+use http::HeaderName;
+
+use crate::identity::Identity;
 use crate::resolver::{Align, AllTrusted, ConfigError, Resolver, Source, ValueSource};
 use crate::scheme_host::AllowedHosts;
 use crate::trust::ProxySet;
@@ -149,6 +152,14 @@ pub struct ResolverConfig {
     pub align: Option<Align>,
     /// The hosts accepted as the original host (`allowed-hosts=`).
     pub allowed_hosts: Option<AllowedHosts>,
+    /// The caller identities trusted as proxies (`identity=`, repeatable);
+    /// when given, they replace the deployment's.
+    pub identities: Option<Vec<Identity>>,
+    /// The header the caller identity is read from (`identity-header=`).
+    pub identity_header: Option<HeaderName>,
+    /// The sidecar appends its caller's address to the source
+    /// (`sidecar-appends`).
+    pub sidecar_appends: bool,
 }
 
 impl ResolverConfig {
@@ -191,6 +202,16 @@ impl ResolverConfig {
         if let Some(hosts) = &self.allowed_hosts {
             builder = builder.allowed_hosts(hosts.clone());
         }
-        builder.trust_unix_peer(self.unix_peer).build()
+        let identities = self.identities.as_ref().or(base.identities.as_ref());
+        for identity in identities.into_iter().flatten() {
+            builder = builder.identity(identity.clone());
+        }
+        if let Some(name) = &self.identity_header {
+            builder = builder.identity_header(name.clone());
+        }
+        builder
+            .sidecar_appends(self.sidecar_appends)
+            .trust_unix_peer(self.unix_peer)
+            .build()
     }
 }

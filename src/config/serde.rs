@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use http::HeaderName;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
@@ -47,6 +48,13 @@ struct Raw {
     /// One string (`"a.example, *.b.example"`) or a list of them.
     #[serde(default, alias = "allowed-hosts")]
     allowed_hosts: Option<StringOrList>,
+    /// One string (`"spiffe://…, spiffe://…"`) or a list of them.
+    #[serde(default, alias = "identities")]
+    identity: Option<StringOrList>,
+    #[serde(default, alias = "identity-header")]
+    identity_header: Option<String>,
+    #[serde(default, alias = "sidecar-appends")]
+    sidecar_appends: bool,
 }
 
 /// A value written as one string or as a list of strings.
@@ -117,6 +125,45 @@ impl<'de> Deserialize<'de> for ResolverConfig {
                     })
                 })
                 .transpose()?,
+            identities: raw
+                .identity
+                .map(|ids| {
+                    let list = match ids {
+                        StringOrList::One(text) => vec![text],
+                        StringOrList::List(list) => list,
+                    };
+                    let mut identities = Vec::new();
+                    for text in &list {
+                        for id in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                            identities.push(
+                                id.parse()
+                                    .map_err(|e| de::Error::custom(ConfigError::Identity(e)))?,
+                            );
+                        }
+                    }
+                    if identities.is_empty() {
+                        return Err(de::Error::custom(ConfigError::InvalidValue {
+                            option: "identity",
+                            value: String::new(),
+                            expected: "at least one SPIFFE id",
+                        }));
+                    }
+                    Ok(identities)
+                })
+                .transpose()?,
+            identity_header: raw
+                .identity_header
+                .map(|name| {
+                    HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+                        de::Error::custom(ConfigError::InvalidValue {
+                            option: "identity_header",
+                            value: name.chars().take(64).collect(),
+                            expected: "a header name",
+                        })
+                    })
+                })
+                .transpose()?,
+            sidecar_appends: raw.sidecar_appends,
         })
     }
 }

@@ -71,6 +71,13 @@ options! {
     Align = "align",
     /// `allowed-hosts=NAME, *.SUFFIX, …`: the hosts accepted.
     AllowedHosts = "allowed-hosts",
+    /// `identity=SPIFFE-ID, …` (repeatable): caller identities trusted as
+    /// proxies.
+    Identity = "identity",
+    /// `identity-header=NAME`: where the caller identity is read.
+    IdentityHeader = "identity-header",
+    /// `sidecar-appends`: the sidecar appends its caller to the source.
+    SidecarAppends = "sidecar-appends",
 }
 
 impl TextOption {
@@ -285,7 +292,8 @@ impl FromStr for ResolverConfig {
             };
             let option =
                 TextOption::named(key).ok_or_else(|| ConfigError::UnknownOption(bounded(key)))?;
-            if seen.contains(&option) {
+            // identity= may be repeated, one identity (or list) each.
+            if seen.contains(&option) && option != TextOption::Identity {
                 return Err(ConfigError::DuplicateOption(option.name().to_owned()));
             }
             seen.push(option);
@@ -342,6 +350,33 @@ impl FromStr for ResolverConfig {
                     })?;
                     config.allowed_hosts = Some(hosts);
                 }
+                TextOption::Identity => {
+                    let list =
+                        needs_value("SPIFFE ids (spiffe://TD/ns/NS/sa/SA), separated by commas")?;
+                    let identities = config.identities.get_or_insert_with(Vec::new);
+                    for identity in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                        identities.push(identity.parse()?);
+                    }
+                    if identities.is_empty() {
+                        return Err(ConfigError::InvalidValue {
+                            option: option.name(),
+                            value: String::new(),
+                            expected: "at least one SPIFFE id",
+                        });
+                    }
+                }
+                TextOption::IdentityHeader => {
+                    let text = needs_value("a header name")?;
+                    let name = HeaderName::from_bytes(text.as_bytes()).map_err(|_| {
+                        ConfigError::InvalidValue {
+                            option: option.name(),
+                            value: bounded(text),
+                            expected: "a header name",
+                        }
+                    })?;
+                    config.identity_header = Some(name);
+                }
+                TextOption::SidecarAppends => config.sidecar_appends = flag()?,
             }
         }
         Ok(config)
@@ -374,6 +409,18 @@ impl fmt::Display for Resolver {
                 }
             }
             Trust::HopsFromAnyPeer { count } => write!(f, "; hops={count}; any-peer")?,
+        }
+        // Who else is trusted, beside the proxies.
+        let callers = &s.callers;
+        for (i, identity) in callers.identities.iter().enumerate() {
+            f.write_str(if i == 0 { "; identity=" } else { ", " })?;
+            write!(f, "{identity}")?;
+        }
+        if let Some(name) = &callers.header {
+            write!(f, "; identity-header={name}")?;
+        }
+        if callers.sidecar_appends {
+            f.write_str("; sidecar-appends")?;
         }
         if s.all_trusted == AllTrusted::Error {
             f.write_str("; all-trusted=error")?;

@@ -24,7 +24,7 @@ use crate::peer::Peer;
 use crate::resolution::{Origin, Resolution};
 use crate::scheme_host::{Missing, OriginalUrl};
 use crate::settings::{Form, Header, Read, Settings, Trust};
-use crate::walk::peer_trust;
+use crate::walk::{self, peer_trust};
 
 /// Something the request says about the deployment.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -106,6 +106,18 @@ pub enum Diagnostic {
         /// Why, in words (never the value itself).
         why: String,
     },
+    /// The trusted sidecar's caller is not a trusted identity, or the
+    /// sidecar named none (DESIGN rule 15): the walk stopped there, at the
+    /// sidecar or at the address it appended for its caller, and the
+    /// headers the caller sent were not believed. Expected for callers
+    /// inside the mesh that skip the gateway; for the gateway's own traffic
+    /// it means the configured identity is not the gateway's.
+    CallerNotTrusted {
+        /// The caller's identity, when the sidecar named one.
+        caller: Option<String>,
+        /// Why it is not trusted, in words.
+        why: String,
+    },
 }
 
 impl Diagnostic {
@@ -125,6 +137,7 @@ impl Diagnostic {
             Diagnostic::NonPublicClient { .. } => "non_public_client",
             Diagnostic::BalancerGaveNoSource { .. } => "balancer_gave_no_source",
             Diagnostic::ValueAbsent { .. } => "value_absent",
+            Diagnostic::CallerNotTrusted { .. } => "caller_not_trusted",
         }
     }
 
@@ -215,6 +228,28 @@ impl fmt::Display for Diagnostic {
                  ({why}), so the request has none: check what the proxy that names the client \
                  writes"
             ),
+            Diagnostic::CallerNotTrusted { caller, why } => {
+                match caller {
+                    Some(caller) => write!(f, "the trusted sidecar's caller {caller} is {why}")?,
+                    None => write!(f, "the trusted sidecar named no caller ({why})")?,
+                }
+                f.write_str(
+                    ": the walk stopped at the sidecar (or at the address it appended for its \
+                     caller) and believed nothing the caller sent. Expected for in-mesh callers \
+                     that skip the gateway; ",
+                )?;
+                match caller {
+                    Some(_) => f.write_str(
+                        "if this is the gateway's traffic, trust its identity \
+                         (identity=spiffe://TD/ns/NS/sa/SA, the gateway's service account)",
+                    ),
+                    None => f.write_str(
+                        "if this is the gateway's traffic, mTLS is off between the gateway and \
+                         this sidecar, or the sidecar does not forward client certificate details \
+                         (forward_client_cert_details)",
+                    ),
+                }
+            }
             Diagnostic::BalancerGaveNoSource { sender, ignored } => {
                 write!(
                     f,
@@ -261,8 +296,10 @@ impl Findings {
     pub(crate) const SCHEME_ABSENT: Findings = Findings(1 << 11);
     /// [`Diagnostic::ValueAbsent`] for the host.
     pub(crate) const HOST_ABSENT: Findings = Findings(1 << 12);
+    /// [`Diagnostic::CallerNotTrusted`].
+    pub(crate) const CALLER_NOT_TRUSTED: Findings = Findings(1 << 13);
 
-    const COUNT: u32 = 13;
+    const COUNT: u32 = 14;
     pub(crate) const ALL: Findings = Findings((1 << Self::COUNT) - 1);
 
     /// The findings worded as warnings ([`Diagnostic::is_warning`]).
@@ -458,6 +495,13 @@ pub(crate) fn find(request: &Request<'_>, wanted: Findings) -> Findings {
             add(finding);
         }
     }
+    if wanted.contains(Findings::CALLER_NOT_TRUSTED)
+        && walk::caller(request.settings, request.peer, request.headers).is_some_and(|read| {
+            read.is_ok_and(|uri| !request.settings.callers.admits(uri)) || read.is_err()
+        })
+    {
+        add(Findings::CALLER_NOT_TRUSTED);
+    }
     if let Some(url) = request.url {
         if wanted.contains(Findings::SCHEME_ABSENT) && url.missing.proto.is_some() {
             add(Findings::SCHEME_ABSENT);
@@ -541,6 +585,19 @@ pub(crate) fn word(request: &Request<'_>, found: Findings) -> Vec<Diagnostic> {
                 missing.map(|missing| Diagnostic::ValueAbsent {
                     value: value.to_owned(),
                     why: missing_why(missing),
+                })
+            }
+            Findings::CALLER_NOT_TRUSTED => {
+                walk::caller(request.settings, request.peer, request.headers).map(|read| match read
+                {
+                    Ok(uri) => Diagnostic::CallerNotTrusted {
+                        caller: Some(uri.to_owned()),
+                        why: "not one of the trusted identities (identity=)".to_owned(),
+                    },
+                    Err(why) => Diagnostic::CallerNotTrusted {
+                        caller: None,
+                        why: format!("{}: {why}", request.settings.callers.header()),
+                    },
                 })
             }
             Findings::BALANCER_GAVE_NO_SOURCE | Findings::BALANCER_GAVE_NO_SOURCE_WITH_HEADERS => {
@@ -683,6 +740,13 @@ mod tests {
                 Findings::HOST_ABSENT,
                 Diagnostic::ValueAbsent {
                     value: "host".into(),
+                    why: String::new(),
+                },
+            ),
+            (
+                Findings::CALLER_NOT_TRUSTED,
+                Diagnostic::CallerNotTrusted {
+                    caller: None,
                     why: String::new(),
                 },
             ),

@@ -36,12 +36,14 @@ use http::HeaderMap;
 
 use crate::addr::HopAddr;
 use crate::error::Error;
+use crate::identity::Caller;
 use crate::peer::Peer;
 use crate::resolution::Resolution;
 use crate::resolver::Resolver;
 use crate::scheme_host::OriginalUrl;
 use crate::trust::Preset;
 use crate::walk::{self, Observer};
+use crate::xfcc::NoIdentity;
 
 mod diagnostic;
 #[cfg(feature = "serde")]
@@ -96,8 +98,18 @@ pub struct Explanation {
     /// The built-in lists of published ranges the resolver trusts, each
     /// dated ([`Preset::as_of`]): how fresh the trust is.
     pub dated_ranges: Vec<Preset>,
+    /// The caller the trusted peer vouched for (DESIGN rule 15), as
+    /// [`Resolver::caller`] reads it: `None` when the resolver trusts no
+    /// identity, the peer is not trusted, or the header names none.
+    pub caller: Option<Caller<'static>>,
+    /// Why the trusted peer named no caller, when identities are trusted
+    /// and it named none.
+    pub caller_missing: Option<String>,
     /// Whether the resolver reads the scheme and the host.
     reads: (bool, bool),
+    /// The step the caller's identity decided (the peer, or the hop the
+    /// sidecar appended for its caller).
+    caller_step: Option<Position>,
 }
 
 impl fmt::Display for Explanation {
@@ -116,6 +128,18 @@ impl fmt::Display for Explanation {
                 }
             }
             writeln!(f, "  -> {}", step.verdict)?;
+            if Some(step.position) == self.caller_step {
+                match (&self.caller, &self.caller_missing) {
+                    (Some(caller), _) if caller.is_trusted() => {
+                        writeln!(f, "           caller {caller}: a trusted identity")?
+                    }
+                    (Some(caller), _) => {
+                        writeln!(f, "           caller {caller}: not a trusted identity")?
+                    }
+                    (None, Some(why)) => writeln!(f, "           caller: none ({why})")?,
+                    (None, None) => {}
+                }
+            }
         }
         match &self.result {
             Ok(r) => {
@@ -160,9 +184,16 @@ impl fmt::Display for Explanation {
 /// Records the steps of a walk.
 struct Recorder {
     steps: Vec<Step>,
+    /// The caller identity read, if the walk read one, and whether it is
+    /// trusted.
+    caller: Option<(Result<String, NoIdentity>, bool)>,
 }
 
 impl Observer for Recorder {
+    fn caller(&mut self, caller: Result<&str, NoIdentity>, trusted: bool) {
+        self.caller = Some((caller.map(str::to_owned), trusted));
+    }
+
     fn leftmost_is_the_answer(&mut self, position: Position) {
         // Recorded as trusted before the walk knew it would be the answer.
         if let Some(step) = self.steps.iter_mut().rfind(|s| s.position == position) {
@@ -211,7 +242,10 @@ impl Resolver {
     pub fn explain(&self, peer: impl Into<Peer>, headers: &HeaderMap) -> Explanation {
         let peer = peer.into();
         let settings = &*self.settings;
-        let mut recorder = Recorder { steps: Vec::new() };
+        let mut recorder = Recorder {
+            steps: Vec::new(),
+            caller: None,
+        };
         let mut hop = None;
         let result =
             walk::walk_to_hop::<_, _, true>(settings, peer, headers, &mut recorder, &mut hop);
@@ -226,6 +260,29 @@ impl Resolver {
         };
         let diagnostics = word(&request, find(&request, Findings::ALL));
         let values = &settings.values;
+        // The hop the sidecar appended for its caller, or the peer.
+        let caller_step = recorder.caller.as_ref().map(|_| {
+            let appended = settings.callers.sidecar_appends
+                && recorder
+                    .steps
+                    .iter()
+                    .any(|s| s.position == Position::Hop(0));
+            match appended {
+                true => Position::Hop(0),
+                false => Position::Peer,
+            }
+        });
+        let (caller, caller_missing) = match recorder.caller {
+            Some((Ok(uri), trusted)) => (
+                Some(Caller {
+                    uri: uri.into(),
+                    trusted,
+                }),
+                None,
+            ),
+            Some((Err(why), _)) => (None, Some(why.to_string())),
+            None => (None, None),
+        };
         Explanation {
             configuration: self.to_string(),
             peer,
@@ -235,6 +292,9 @@ impl Resolver {
             url,
             url_hop: url_hop.filter(|_| values.any()),
             reads: (values.proto.is_some(), values.host.is_some()),
+            caller,
+            caller_missing,
+            caller_step,
             dated_ranges: settings
                 .trust
                 .peers()

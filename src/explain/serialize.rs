@@ -10,7 +10,9 @@ use crate::resolution::Origin;
 /// `hop_index`, `trusted_proxies`, `proto` and `host` (the original scheme
 /// and host, or null), `url_hop_index` (when the resolver reads them: the
 /// hop they came with), `dated_ranges` (when it trusts a built-in list of
-/// published ranges: `preset`, `as_of`, `source`), `peer`,
+/// published ranges: `preset`, `as_of`, `source`), `caller_identity`
+/// (the SPIFFE id the trusted sidecar vouched for, or null) and, when the
+/// resolver trusts identities, `caller_trusted`, `peer`,
 /// `configuration`, `hops`, `diagnostics`. When unresolvable: `error` (`kind`, `message`,
 /// `hop_index`), `peer`, `configuration`, `hops`, `diagnostics`. Each hop is
 /// `position` (`"peer"` or its index), `raw`, `address`, `port`, `verdict`
@@ -93,6 +95,14 @@ impl serde::Serialize for Explanation {
                 })
                 .collect();
             map.serialize_entry("dated_ranges", &ranges)?;
+        }
+        // Always present, as proto and host are.
+        map.serialize_entry("caller_identity", &self.caller.as_ref().map(|c| c.uri()))?;
+        if self.caller_step.is_some() {
+            map.serialize_entry(
+                "caller_trusted",
+                &self.caller.as_ref().is_some_and(|c| c.is_trusted()),
+            )?;
         }
         map.serialize_entry("peer", &self.peer.to_string())?;
         map.serialize_entry("configuration", &self.configuration)?;
