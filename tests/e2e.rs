@@ -11,9 +11,17 @@
 //! ```
 //!
 //! and sends each scenario's request through it with curl, checking the
-//! `origin` the `httpbin` example answers, the diagnostics of its
-//! `/ip/explain`, and that a client forging every forwarding header changes
-//! nothing. README.md (Deployments, reproduced) draws each deployment.
+//! `origin` the `httpbin` example answers, the diagnostics and the
+//! `caller_identity` of its `/ip/explain`, and that a client forging every
+//! forwarding header (and a caller identity) changes nothing. README.md
+//! (Deployments, reproduced) draws each deployment.
+//!
+//! Scenario 8 trusts the gateway by its identity (DESIGN rule 15): a test
+//! mesh CA, made with `openssl` at each run, issues SPIFFE certificates to
+//! the gateway, the in-mesh client and the app's sidecar; the gateway
+//! reaches the sidecar over mTLS, and the sidecar writes
+//! `X-Forwarded-Client-Cert` as Envoy does (docs/e2e.md says how nginx
+//! plays that part).
 //!
 //! `nginx_differential` sends random forwarding chains through a real nginx
 //! (`set_real_ip_from`, `real_ip_header X-Forwarded-For`,
@@ -471,6 +479,17 @@ impl Lab {
     /// the same addresses and ports and conntrack would take the second
     /// for the first (REDIRECTed to the sidecar again).
     fn curl(&self, ns: &str, url: &str, headers: &[(String, String)]) -> (u16, String) {
+        self.curl_with(ns, &[], url, headers)
+    }
+
+    /// `curl` with more options (a client certificate).
+    fn curl_with(
+        &self,
+        ns: &str,
+        options: &[String],
+        url: &str,
+        headers: &[(String, String)],
+    ) -> (u16, String) {
         let mut args: Vec<String> = [
             "-q",
             "-sS",
@@ -487,6 +506,7 @@ impl Lab {
         ]
         .map(String::from)
         .to_vec();
+        args.extend_from_slice(options);
         for (name, value) in headers {
             args.push("-H".into());
             args.push(format!("{name}: {value}"));
@@ -584,10 +604,25 @@ const FORGED: &str = "198.51.100.66";
 /// `proxy_protocol` example), not intercepted by the sidecar.
 const PROXY_APP_PORT: u16 = 8090;
 
+/// The mesh's identities: SPIFFE IDs, as Istio writes them in the URI SAN
+/// of each workload's certificate. The gateway's is the one the apps of
+/// scenario 8 trust (`identity=`).
+const GATEWAY_ID: &str =
+    "spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account";
+/// The in-mesh client pod's identity (Istio's `sleep` sample).
+const SLEEP_ID: &str = "spiffe://cluster.local/ns/default/sa/sleep";
+/// The application's own identity: its sidecar's `By=` in XFCC.
+const APP_ID: &str = "spiffe://cluster.local/ns/default/sa/httpbin";
+/// The DNS name in the app sidecar's certificate, which the gateway checks
+/// (nginx verifies a host name; Envoy would check the URI SAN).
+const APP_DNS: &str = "httpbin.default.svc.cluster.local";
+
 /// The application ports in the pod, each behind its own sidecar
 /// behaviour (an iptables REDIRECT sends the port to sidecar port
 /// `15000 + port - 8080`), and the realip configuration of its httpbin.
-const APPS: [(u16, &str, &str); 5] = [
+/// The apps of scenario 8 (8086, 8087) also have an mTLS port of their
+/// sidecar, `sidecar_mtls_port`.
+const APPS: [(u16, &str, &str); 7] = [
     (8081, "app-redirect", "peer"),
     (
         8082,
@@ -606,16 +641,45 @@ const APPS: [(u16, &str, &str); 5] = [
         "app-behind-gateway-xff",
         "x-forwarded-for; trust=istio-sidecar, 10.99.2.2",
     ),
+    // The gateway deployment, which trusts the gateway by its identity
+    // (`x-forwarded-for; trust=istio-sidecar; identity=<GATEWAY_ID>`).
+    (8086, "app-gateway-identity", "deployment:istio-gateway"),
+    (
+        8087,
+        "app-gateway-identity-xff",
+        "x-forwarded-for; trust=istio-sidecar; \
+         identity=spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account; \
+         sidecar-appends",
+    ),
 ];
+
+/// The apps whose sidecar also accepts mTLS (scenario 8).
+const MTLS_APPS: [u16; 2] = [8086, 8087];
 
 fn sidecar_port(app_port: u16) -> u16 {
     app_port - 8080 + 15000
 }
 
+/// The sidecar's mTLS port for an app of `MTLS_APPS`. Istio's inbound
+/// listener takes plaintext and mTLS on one port (PERMISSIVE) and tells
+/// them apart by sniffing; an nginx `http` server cannot, so the sidecar
+/// has two: the app's port, REDIRECTed to `sidecar_port` as for every app
+/// (plaintext), and this one, which mTLS callers dial.
+fn sidecar_mtls_port(app_port: u16) -> u16 {
+    app_port - 8080 + 15100
+}
+
 /// The sidecar: nginx standing in for Envoy, one server per interception
 /// behaviour, each re-opening the connection to the app's pod address.
-fn sidecar_http() -> String {
+///
+/// XFCC as Istio's inbound listener handles it (`forward_client_cert_details:
+/// APPEND_FORWARD`, with the subject and URI SAN of the caller's
+/// certificate): a plaintext caller's `X-Forwarded-Client-Cert` is removed;
+/// on the mTLS ports, the sidecar appends an element that describes the
+/// verified caller to whatever the caller sent.
+fn sidecar_http(mesh: &MeshPki) -> String {
     let xff = "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;";
+    let no_xfcc = "proxy_set_header X-Forwarded-Client-Cert \"\";";
     let mut servers: Vec<(u16, bool, String)> = Vec::new();
     for v6 in [false, true] {
         let bind = if v6 {
@@ -624,16 +688,27 @@ fn sidecar_http() -> String {
             "proxy_bind 127.0.0.6;"
         };
         // 1. REDIRECT interception (Istio >= 1.10): from 127.0.0.6, ::6 on IPv6.
-        servers.push((8081, v6, bind.to_owned()));
+        servers.push((8081, v6, format!("{bind} {no_xfcc}")));
         // 3. Method 2: the same, and the sidecar appends its peer to XFF.
-        servers.push((8082, v6, format!("{bind} {xff}")));
+        servers.push((8082, v6, format!("{bind} {no_xfcc} {xff}")));
         // 2. Method 1, TPROXY: from the caller's own address.
-        servers.push((8083, v6, "proxy_bind $remote_addr transparent;".to_owned()));
+        servers.push((
+            8083,
+            v6,
+            format!("proxy_bind $remote_addr transparent; {no_xfcc}"),
+        ));
     }
-    // North-south (IPv4): the default sidecar, and one that appends too.
-    servers.push((8084, false, "proxy_bind 127.0.0.6;".to_owned()));
-    servers.push((8085, false, format!("proxy_bind 127.0.0.6; {xff}")));
-    servers
+    // North-south (IPv4): the default sidecar, and one that appends too;
+    // and their plaintext ports in scenario 8.
+    for (plain, appending) in [(8084, 8085), (8086, 8087)] {
+        servers.push((plain, false, format!("proxy_bind 127.0.0.6; {no_xfcc}")));
+        servers.push((
+            appending,
+            false,
+            format!("proxy_bind 127.0.0.6; {no_xfcc} {xff}"),
+        ));
+    }
+    let mut http: String = servers
         .into_iter()
         .map(|(app, v6, directives)| {
             let port = sidecar_port(app);
@@ -646,21 +721,71 @@ fn sidecar_http() -> String {
                 "server {{ listen {listen}; location / {{ {directives} proxy_pass http://{upstream}; }} }}\n"
             )
         })
-        .collect()
+        .collect();
+
+    // Scenario 8's mTLS ports. nginx verifies the caller's certificate but
+    // has no variable for its URI SAN: each certificate the mesh CA issued
+    // is known by its SHA-1 fingerprint (nginx's `$ssl_client_fingerprint`),
+    // mapped to its SPIFFE ID and to the SHA-256 digest Envoy writes as
+    // `Hash=`. The CA issues no other certificate.
+    let mut hash = String::from("map $ssl_client_fingerprint $xfcc_hash { default \"\"; ");
+    let mut uri = String::from("map $ssl_client_fingerprint $xfcc_uri { default \"\"; ");
+    for caller in [&mesh.gateway, &mesh.sleep] {
+        let _ = write!(hash, "{} {}; ", caller.sha1, caller.sha256);
+        let _ = write!(uri, "{} \"{}\"; ", caller.sha1, caller.spiffe_id);
+    }
+    let _ = writeln!(http, "{hash}}}\n{uri}}}");
+    // APPEND_FORWARD: what the caller sent, then `,` and the new element.
+    let _ = writeln!(
+        http,
+        "map $http_x_forwarded_client_cert $xfcc_before {{ \"\" \"\"; default \"$http_x_forwarded_client_cert,\"; }}"
+    );
+    let append_xfcc = format!(
+        "proxy_set_header X-Forwarded-Client-Cert \
+         \"${{xfcc_before}}By={APP_ID};Hash=${{xfcc_hash}};Subject=\\\"${{ssl_client_s_dn}}\\\";URI=${{xfcc_uri}}\";"
+    );
+    for app in MTLS_APPS {
+        // The sidecar of 8087 appends the caller's address to XFF too.
+        let appends = if app == 8087 { xff } else { "" };
+        let _ = writeln!(
+            http,
+            "server {{ listen 0.0.0.0:{port} ssl; ssl_certificate {cert}; ssl_certificate_key {key}; \
+             ssl_client_certificate {ca}; ssl_verify_client on; \
+             location / {{ proxy_bind 127.0.0.6; {append_xfcc} {appends} proxy_pass http://{POD}:{app}; }} }}",
+            port = sidecar_mtls_port(app),
+            cert = mesh.sidecar.cert.display(),
+            key = mesh.sidecar.key.display(),
+            ca = mesh.ca.display(),
+        );
+    }
+    http
 }
 
 /// The ingress gateway: appends its peer to XFF; `/` goes to the app with
-/// the default sidecar, `/m2/` to the app whose sidecar appends too.
-fn gateway_http(cert: &Path, key: &Path) -> String {
+/// the default sidecar, `/m2/` to the app whose sidecar appends too, and
+/// `/mtls/` and `/mtls-m2/` to the same two behaviours over mTLS, with the
+/// gateway's workload certificate (scenario 8).
+fn gateway_http(cert: &Path, key: &Path, mesh: &MeshPki) -> String {
     // The gateway ends TLS, so it also says what the client used: the
     // scheme and the Host it asked for, each header overwritten (one value:
-    // align=single).
+    // align=single). Its clients present no certificate, so Istio's
+    // gateway default for XFCC (SANITIZE_SET) removes what they send.
     let locations = format!(
         "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; \
          proxy_set_header X-Forwarded-Proto $scheme; \
          proxy_set_header X-Forwarded-Host $http_host; \
+         proxy_set_header X-Forwarded-Client-Cert \"\"; \
+         proxy_ssl_certificate {gw_cert}; proxy_ssl_certificate_key {gw_key}; \
+         proxy_ssl_trusted_certificate {ca}; proxy_ssl_verify on; proxy_ssl_name {APP_DNS}; \
          location / {{ proxy_pass http://{POD}:8084; }} \
-         location /m2/ {{ proxy_pass http://{POD}:8085/; }}"
+         location /m2/ {{ proxy_pass http://{POD}:8085/; }} \
+         location /mtls/ {{ proxy_pass https://{POD}:{mtls}/; }} \
+         location /mtls-m2/ {{ proxy_pass https://{POD}:{mtls_m2}/; }}",
+        gw_cert = mesh.gateway.cert.display(),
+        gw_key = mesh.gateway.key.display(),
+        ca = mesh.ca.display(),
+        mtls = sidecar_mtls_port(8086),
+        mtls_m2 = sidecar_mtls_port(8087),
     );
     format!(
         "server {{ listen {GW_FRONT}:80; {locations} }}\n\
@@ -670,6 +795,133 @@ fn gateway_http(cert: &Path, key: &Path) -> String {
         cert.display(),
         key.display()
     )
+}
+
+/// A workload certificate issued by the test mesh's CA.
+struct Workload {
+    cert: PathBuf,
+    key: PathBuf,
+    spiffe_id: &'static str,
+    /// Fingerprints of the certificate (DER), lowercase hex: SHA-1 as nginx
+    /// writes `$ssl_client_fingerprint`, SHA-256 as Envoy writes `Hash=`.
+    sha1: String,
+    sha256: String,
+}
+
+/// The test mesh's CA and its workload certificates.
+struct MeshPki {
+    ca: PathBuf,
+    gateway: Workload,
+    sleep: Workload,
+    sidecar: Workload,
+}
+
+/// Makes a CA and the workload certificates, in the lab's directory, each
+/// with its SPIFFE ID as a URI SAN (Istio's workload certificates have
+/// one) and a subject whose RFC 2253 form holds commas, which XFCC quotes.
+fn mesh_pki(dir: &TempDir) -> MeshPki {
+    let openssl = program("openssl").expect("openssl");
+    let path = |name: &str| dir.0.join(name).to_string_lossy().into_owned();
+    let workloads = [
+        (
+            2,
+            "gateway",
+            "/O=cluster.local/OU=istio-system/CN=istio-ingressgateway",
+            GATEWAY_ID,
+            "",
+        ),
+        (
+            3,
+            "sleep",
+            "/O=cluster.local/OU=default/CN=sleep",
+            SLEEP_ID,
+            "",
+        ),
+        (
+            4,
+            "sidecar",
+            "/O=cluster.local/OU=default/CN=httpbin",
+            APP_ID,
+            APP_DNS,
+        ),
+    ];
+    // The whole configuration is ours, so the system's openssl.cnf adds
+    // nothing.
+    let mut cnf = String::from(
+        "[req]\ndistinguished_name = dn\n[dn]\n\
+         [ca]\nbasicConstraints = critical, CA:true\nkeyUsage = critical, keyCertSign, cRLSign\n\
+         subjectKeyIdentifier = hash\n",
+    );
+    for (_, name, _, id, dns) in workloads {
+        let dns = if dns.is_empty() {
+            String::new()
+        } else {
+            format!(", DNS:{dns}")
+        };
+        let _ = write!(
+            cnf,
+            "[{name}]\nbasicConstraints = critical, CA:false\nkeyUsage = critical, digitalSignature\n\
+             extendedKeyUsage = serverAuth, clientAuth\nsubjectKeyIdentifier = hash\n\
+             authorityKeyIdentifier = keyid\nsubjectAltName = URI:{id}{dns}\n"
+        );
+    }
+    let cnf = dir
+        .write("mesh-ca.cnf", &cnf)
+        .to_string_lossy()
+        .into_owned();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let (ca, ca_key) = (path("mesh-ca.crt"), path("mesh-ca.key"));
+    run(Command::new(&openssl)
+        .args(["req", "-x509", "-config", &cnf, "-extensions", "ca"])
+        .args(ec)
+        .args(["-days", "2", "-subj", "/O=cluster.local/CN=mesh-ca"])
+        .args(["-keyout", &ca_key, "-out", &ca]));
+    let fingerprint = |cert: &str, digest: &str| -> String {
+        let out = run(Command::new(&openssl).args([
+            "x509",
+            "-in",
+            cert,
+            "-noout",
+            "-fingerprint",
+            digest,
+        ]));
+        let (_, hex) = out
+            .trim()
+            .split_once('=')
+            .expect("openssl prints NAME=FINGERPRINT");
+        hex.replace(':', "").to_ascii_lowercase()
+    };
+    let [gateway, sleep, sidecar] = workloads.map(|(serial, name, subject, id, _)| {
+        let file = |ext: &str| path(&format!("{name}.{ext}"));
+        let (cert, key, csr) = (file("crt"), file("key"), file("csr"));
+        run(Command::new(&openssl)
+            .args(["req", "-new", "-config", &cnf])
+            .args(ec)
+            .args(["-subj", subject, "-keyout", &key, "-out", &csr]));
+        run(Command::new(&openssl)
+            .args(["x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key])
+            .args(["-set_serial", &serial.to_string(), "-days", "2"])
+            .args(["-extfile", &cnf, "-extensions", name, "-out", &cert]));
+        Workload {
+            sha1: fingerprint(&cert, "-sha1"),
+            sha256: fingerprint(&cert, "-sha256"),
+            cert: cert.into(),
+            key: key.into(),
+            spiffe_id: id,
+        }
+    });
+    MeshPki {
+        ca: ca.into(),
+        gateway,
+        sleep,
+        sidecar,
+    }
 }
 
 /// The balancer: HAProxy in TCP mode, one frontend per variant.
@@ -717,10 +969,19 @@ fn haproxy_cfg() -> String {
     )
 }
 
-/// Builds the namespaces, links, routes and packet rules, and starts every
-/// process. Returns the names of the external and the in-mesh client's
-/// namespaces.
-fn build_cluster(lab: &mut Lab) -> (String, String) {
+/// What the scenarios need of a running cluster.
+struct Cluster {
+    /// The external client's namespace.
+    ext: String,
+    /// The in-mesh client pod's namespace.
+    mesh: String,
+    /// The mesh's certificates (the in-mesh client's is `sleep`).
+    pki: MeshPki,
+}
+
+/// Builds the namespaces, links, routes and packet rules, makes the mesh's
+/// certificates, and starts every process.
+fn build_cluster(lab: &mut Lab) -> Cluster {
     let ext = lab.netns("ext");
     let lb = lab.netns("lb");
     let gw = lab.netns("gw");
@@ -826,6 +1087,9 @@ fn build_cluster(lab: &mut Lab) -> (String, String) {
         &cert.to_string_lossy(),
     ]));
 
+    // The mesh's workload certificates (scenario 8).
+    let pki = mesh_pki(&lab.dir);
+
     // Processes.
     let httpbin = example_binary("httpbin");
     for (port, name, config) in APPS {
@@ -852,8 +1116,8 @@ fn build_cluster(lab: &mut Lab) -> (String, String) {
         ],
     );
     lab.wait_listening(&pod, &[PROXY_APP_PORT]);
-    lab.start_nginx(&pod, "sidecar", &sidecar_http());
-    lab.start_nginx(&gw, "gateway", &gateway_http(&cert, &key));
+    lab.start_nginx(&pod, "sidecar", &sidecar_http(&pki));
+    lab.start_nginx(&gw, "gateway", &gateway_http(&cert, &key, &pki));
     let cfg = lab.dir.write("lb.cfg", &haproxy_cfg());
     let haproxy = lab.tools.haproxy.clone();
     lab.start(
@@ -865,10 +1129,11 @@ fn build_cluster(lab: &mut Lab) -> (String, String) {
 
     let mut pod_ports: Vec<u16> = APPS.iter().map(|a| a.0).collect();
     pod_ports.extend(APPS.iter().map(|a| sidecar_port(a.0)));
+    pod_ports.extend(MTLS_APPS.map(sidecar_mtls_port));
     lab.wait_listening(&pod, &pod_ports);
     lab.wait_listening(&gw, &[80, 443, 8080]);
     lab.wait_listening(&lb, &[8001, 8002, 8003, 8004, 8443]);
-    (ext, mesh)
+    Cluster { ext, mesh, pki }
 }
 
 // ---------------------------------------------------------------------------
@@ -881,13 +1146,39 @@ struct Scenario {
     /// The URL of `/ip`; `/ip/explain` is the same with `/explain` added.
     url: String,
     origin: &'static str,
-    /// Every diagnostic code of the honest request's explanation.
-    diagnostics: &'static [&'static str],
+    /// The honest request's diagnostics.
+    diagnostics: Diagnostics,
+    /// The explanation's `caller_identity`, whatever the client forges:
+    /// the SPIFFE ID read from the trusted sidecar's XFCC, or `None` (null).
+    identity: Option<&'static str>,
+}
+
+/// The diagnostic codes a scenario pins.
+#[derive(Clone, Copy)]
+enum Diagnostics {
+    /// Exactly these, in this order.
+    Exactly(&'static [&'static str]),
+    /// At least these: the codes the caller-identity contract names, where
+    /// the library may add others (whether `trusted_peer_sent_no_header`
+    /// also fires when the walk stops at a sidecar whose caller is not
+    /// trusted is its choice).
+    Including(&'static [&'static str]),
+}
+
+impl Diagnostics {
+    fn codes(&self) -> &'static [&'static str] {
+        match self {
+            Diagnostics::Exactly(codes) | Diagnostics::Including(codes) => codes,
+        }
+    }
 }
 
 enum Client {
     External,
+    /// The in-mesh pod, in plaintext.
     Mesh,
+    /// The in-mesh pod, over mTLS with its workload certificate (`sleep`).
+    MeshWithCert,
 }
 
 /// Headers a client sends: none, or forgeries.
@@ -915,24 +1206,28 @@ fn header_sets() -> Vec<(&'static str, Vec<(String, String)>)> {
         "X-Forwarded-For".into(),
         "010.0.0.1, 1.2.3.4 5.6.7.8".into(),
     ));
+    // And the identity the apps of scenario 8 trust, as the app's sidecar
+    // would write it for the gateway.
+    let identity = (
+        "X-Forwarded-Client-Cert".to_owned(),
+        format!("By={APP_ID};URI={GATEWAY_ID}"),
+    );
+    let mut public = every(
+        FORGED,
+        &format!("for={FORGED};proto=https"),
+        &format!("{FORGED}, {FORGED}"),
+    );
+    public.push(identity.clone());
+    let mut trusted = every(
+        "127.0.0.6",
+        &format!("for={FORGED}, for=127.0.0.6, for=\"[::6]\""),
+        &format!("{FORGED}, 127.0.0.6, {GW_POD_NET}, ::6"),
+    );
+    trusted.push(identity);
     vec![
         ("honest", Vec::new()),
-        (
-            "forges a public address",
-            every(
-                FORGED,
-                &format!("for={FORGED};proto=https"),
-                &format!("{FORGED}, {FORGED}"),
-            ),
-        ),
-        (
-            "forges trusted addresses",
-            every(
-                "127.0.0.6",
-                &format!("for={FORGED}, for=127.0.0.6, for=\"[::6]\""),
-                &format!("{FORGED}, 127.0.0.6, {GW_POD_NET}, ::6"),
-            ),
-        ),
+        ("forges a public address", public),
+        ("forges trusted addresses", trusted),
         ("sends junk", junk),
     ]
 }
@@ -946,14 +1241,16 @@ fn scenarios() -> Vec<Scenario> {
         client: Client::Mesh,
         url,
         origin,
-        diagnostics,
+        diagnostics: Diagnostics::Exactly(diagnostics),
+        identity: None,
     };
     let ext = |name, url, origin, diagnostics| Scenario {
         name,
         client: Client::External,
         url,
         origin,
-        diagnostics,
+        diagnostics: Diagnostics::Exactly(diagnostics),
+        identity: None,
     };
     let mut all = vec![
         mesh(
@@ -1029,16 +1326,77 @@ fn scenarios() -> Vec<Scenario> {
         EXT,
         &[],
     ));
-    // What the gateway deployments rely on (README): every path to the app
-    // passes the gateway. An in-mesh caller that skips it cannot choose its
-    // address when the app's sidecar appends too (the default sidecar's
-    // weakness is pinned separately, in `deployments`).
+    // What the gateway deployments trusted by address rely on (README):
+    // every path to the app passes the gateway. An in-mesh caller that
+    // skips it cannot choose its address when the app's sidecar appends too
+    // (the default sidecar's weakness is pinned separately, in
+    // `deployments`; scenario 8 removes it).
     all.push(mesh(
         "caveat: in-mesh caller skips the gateway, sidecar appends",
         pod(8085),
         MESH,
         &["non_public_client"],
     ));
+
+    // 8. The gateway trusted by its identity (DESIGN rule 15): it reaches
+    // the app's sidecar over mTLS, which appends its SPIFFE ID to XFCC.
+    // Through it, the client it appended; any other caller, with a
+    // certificate of its own or none, is not a proxy of the chain.
+    let mtls = |port: u16| format!("https://{POD}:{}/ip", sidecar_mtls_port(port));
+    let hidden = Diagnostics::Including(&["sidecar_hides_client", "caller_not_trusted"]);
+    let own = Diagnostics::Including(&["caller_not_trusted", "non_public_client"]);
+    all.extend([
+        Scenario {
+            identity: Some(GATEWAY_ID),
+            ..ext(
+                "8 north-south, gateway to sidecar over mTLS (identity=)",
+                lb("http", 8002, "/mtls/ip"),
+                EXT,
+                &[],
+            )
+        },
+        Scenario {
+            identity: Some(GATEWAY_ID),
+            ..ext(
+                "8 ... and the app's sidecar appends XFF (sidecar-appends)",
+                lb("http", 8002, "/mtls-m2/ip"),
+                EXT,
+                &[],
+            )
+        },
+        Scenario {
+            name: "8 in-mesh caller with its certificate skips the gateway",
+            client: Client::MeshWithCert,
+            url: mtls(8086),
+            origin: "127.0.0.6",
+            diagnostics: hidden,
+            identity: Some(SLEEP_ID),
+        },
+        Scenario {
+            name: "8 ... with its certificate, sidecar-appends",
+            client: Client::MeshWithCert,
+            url: mtls(8087),
+            origin: MESH,
+            diagnostics: own,
+            identity: Some(SLEEP_ID),
+        },
+        Scenario {
+            name: "8 in-mesh caller without mTLS skips the gateway",
+            client: Client::Mesh,
+            url: pod(8086),
+            origin: "127.0.0.6",
+            diagnostics: hidden,
+            identity: None,
+        },
+        Scenario {
+            name: "8 ... without mTLS, sidecar-appends",
+            client: Client::Mesh,
+            url: pod(8087),
+            origin: MESH,
+            diagnostics: own,
+            identity: None,
+        },
+    ]);
     all
 }
 
@@ -1087,7 +1445,13 @@ fn deployments() {
     let mut lab = Lab::new(tools);
     let prefix = lab.prefix.clone();
     let lab_dir = lab.dir.0.to_string_lossy().into_owned();
-    let (ext, mesh) = build_cluster(&mut lab);
+    let Cluster { ext, mesh, pki } = build_cluster(&mut lab);
+    let sleep_cert = [
+        "--cert".to_owned(),
+        pki.sleep.cert.to_string_lossy().into_owned(),
+        "--key".to_owned(),
+        pki.sleep.key.to_string_lossy().into_owned(),
+    ];
 
     let mut table = vec![format!(
         "{:<62} {:<26} {:<16} diagnostics",
@@ -1095,12 +1459,13 @@ fn deployments() {
     )];
     let mut failures = Vec::new();
     for scenario in scenarios() {
-        let ns = match scenario.client {
-            Client::External => &ext,
-            Client::Mesh => &mesh,
+        let (ns, options): (&str, &[String]) = match scenario.client {
+            Client::External => (&ext, &[]),
+            Client::Mesh => (&mesh, &[]),
+            Client::MeshWithCert => (&mesh, &sleep_cert),
         };
         for (variant, headers) in header_sets() {
-            let (status, body) = lab.curl(ns, &scenario.url, &headers);
+            let (status, body) = lab.curl_with(ns, options, &scenario.url, &headers);
             let origin = if status == 200 {
                 json(&body, scenario.name)["origin"]
                     .as_str()
@@ -1110,15 +1475,18 @@ fn deployments() {
                 format!("<{status} {}>", body.trim())
             };
             let explain_url = format!("{}/explain", scenario.url);
-            let (_, body) = lab.curl(ns, &explain_url, &headers);
+            let (_, body) = lab.curl_with(ns, options, &explain_url, &headers);
             let explanation = json(&body, scenario.name);
             let found = codes(&explanation);
+            // Absent (a library without identity trust) reads as null.
+            let identity = explanation["caller_identity"].as_str();
             table.push(format!(
-                "{:<62} {:<26} {:<16} {}",
+                "{:<62} {:<26} {:<16} {}{}",
                 scenario.name,
                 variant,
                 origin,
-                found.join(", ")
+                found.join(", "),
+                identity.map_or(String::new(), |id| format!(" [caller {id}]"))
             ));
             if origin != scenario.origin {
                 failures.push(format!(
@@ -1126,22 +1494,36 @@ fn deployments() {
                     scenario.name, scenario.origin
                 ));
             }
-            let expected: Vec<String> =
-                scenario.diagnostics.iter().map(|s| s.to_string()).collect();
-            // The honest request's diagnostics exactly; a forging client's
-            // add warnings about its headers, never change the verdict on
-            // the answer.
-            let ok = if variant == "honest" {
-                found == expected
-            } else {
-                expected.iter().all(|c| found.contains(c))
-                    && found.contains(&"non_public_client".to_owned())
-                        == expected.contains(&"non_public_client".to_owned())
+            let expected: Vec<String> = scenario
+                .diagnostics
+                .codes()
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            // The honest request's diagnostics as pinned; a forging
+            // client's add warnings about its headers, never change the
+            // verdict on the answer.
+            let ok = match scenario.diagnostics {
+                Diagnostics::Exactly(_) if variant == "honest" => found == expected,
+                Diagnostics::Including(_) if variant == "honest" => {
+                    expected.iter().all(|c| found.contains(c))
+                }
+                _ => {
+                    expected.iter().all(|c| found.contains(c))
+                        && found.contains(&"non_public_client".to_owned())
+                            == expected.contains(&"non_public_client".to_owned())
+                }
             };
             if !ok {
                 failures.push(format!(
                     "{} / client {variant}: diagnostics {found:?}, expected {expected:?}\n  explanation: {explanation}",
                     scenario.name
+                ));
+            }
+            if identity != scenario.identity {
+                failures.push(format!(
+                    "{} / client {variant}: caller_identity {identity:?}, expected {:?}\n  explanation: {explanation}",
+                    scenario.name, scenario.identity
                 ));
             }
         }
@@ -1187,9 +1569,12 @@ fn deployments() {
         }
     }
 
-    // The caveat the gateway deployment documents: a caller inside the mesh
-    // that skips the gateway writes the XFF the app believes. Pinned here so
-    // the documentation stays true; the scenario before it is the fix.
+    // The caveat of a gateway deployment without `identity=` (README, "The
+    // gateway caveat, pinned"): with `trust=istio-sidecar` alone, a caller
+    // inside the mesh that skips the gateway writes the XFF the app
+    // believes. Pinned here so the documentation stays true; the fixes are
+    // the app's sidecar appending (the `caveat` scenario) and trusting the
+    // gateway by its identity (scenario 8).
     let bypass = format!("http://{POD}:8084/ip");
     let forged_xff = [("X-Forwarded-For".to_owned(), FORGED.to_owned())];
     let (_, body) = lab.curl(&mesh, &bypass, &forged_xff);
@@ -1198,7 +1583,7 @@ fn deployments() {
         .unwrap_or_default()
         .to_owned();
     table.push(format!(
-        "{:<62} {:<26} {:<16} (documented caveat: every path must pass the gateway)",
+        "{:<62} {:<26} {:<16} (documented caveat of trust=istio-sidecar without identity=)",
         "caveat: in-mesh caller skips the gateway, default sidecar", "forges XFF", spoofed
     ));
     if spoofed != FORGED {
