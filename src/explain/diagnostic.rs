@@ -439,9 +439,21 @@ pub(crate) fn find(request: &Request<'_>, wanted: Findings) -> Findings {
     {
         add(Findings::CONFIGURED_HEADER_ABSENT);
     }
+    // Rule 15: whether the trusted peer's caller was asked for and is not
+    // trusted (the walk then did not read the header at all unless the
+    // sidecar appends).
+    let mut untrusted_caller = None;
+    let mut untrusted_caller = || {
+        *untrusted_caller.get_or_insert_with(|| {
+            walk::caller(request.settings, request.peer, request.headers).is_some_and(|read| {
+                read.is_err() || read.is_ok_and(|uri| !request.settings.callers.admits(uri))
+            })
+        })
+    };
     if wanted.contains(Findings::TRUSTED_PEER_SENT_NO_HEADER)
         && !configured_present()
         && trusted_peer()
+        && !(untrusted_caller() && !request.settings.callers.sidecar_appends)
     {
         add(Findings::TRUSTED_PEER_SENT_NO_HEADER);
     }
@@ -495,11 +507,7 @@ pub(crate) fn find(request: &Request<'_>, wanted: Findings) -> Findings {
             add(finding);
         }
     }
-    if wanted.contains(Findings::CALLER_NOT_TRUSTED)
-        && walk::caller(request.settings, request.peer, request.headers).is_some_and(|read| {
-            read.is_ok_and(|uri| !request.settings.callers.admits(uri)) || read.is_err()
-        })
-    {
+    if wanted.contains(Findings::CALLER_NOT_TRUSTED) && untrusted_caller() {
         add(Findings::CALLER_NOT_TRUSTED);
     }
     if let Some(url) = request.url {
