@@ -106,16 +106,6 @@ pub(crate) fn caller<'h, H: HeaderLines + ?Sized>(
     Some(xfcc::caller_uri(headers.lines_rev(name)))
 }
 
-/// Whether the peer's caller is trusted by identity, when identities are
-/// configured (rule 15).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum CallerTrust {
-    /// No identity is configured.
-    NotAsked,
-    Trusted,
-    Untrusted,
-}
-
 /// Resolves the client of a request: the definition.
 #[inline]
 pub(crate) fn walk<H, O>(
@@ -197,22 +187,50 @@ where
             }
         };
     };
-    // Rule 15: with caller identities, a trusted sidecar's headers are
-    // believed only as far as its caller is.
-    let caller = match settings.callers.read {
-        None => CallerTrust::NotAsked,
-        Some(name) => {
-            let read = xfcc::caller_uri(headers.lines_rev(name));
-            let trusted = read.is_ok_and(|uri| settings.callers.admits(uri));
-            obs.caller(read, trusted);
-            match trusted {
-                true => CallerTrust::Trusted,
-                false => CallerTrust::Untrusted,
-            }
+    if let Some(name) = settings.callers.read {
+        let start = (peer, peer_addr, peer_origin, header, verdict);
+        return walk_past_caller::<H, O, HOP>(settings, start, name, headers, obs, hop);
+    }
+    obs.peer(&peer, verdict);
+    let mut chain = Chain::<HOP>::new(settings, peer, peer_addr, peer_origin, header.name, 1);
+    let lines = headers.lines_rev(header.name);
+    let result = match settings.trust {
+        Trust::Proxies(ref set) => chain.run(InSet(set), header.form, lines, obs),
+        Trust::Hops { count, .. } | Trust::HopsFromAnyPeer { count } => {
+            chain.run(Counted(count), header.form, lines, obs)
         }
     };
+    *hop = chain.client_hop(header);
+    result
+}
+
+/// The walk past a trusted peer when caller identities are configured
+/// (rule 15): the sidecar's headers are believed only as far as its caller
+/// is. Out of line, so that resolvers without identities do not carry it.
+#[inline(never)]
+fn walk_past_caller<'h, H, O, const HOP: bool>(
+    settings: &Settings,
+    (peer, peer_addr, peer_origin, header, verdict): (
+        Peer,
+        Option<HopAddr>,
+        Origin,
+        Header,
+        Verdict,
+    ),
+    name: &HeaderName,
+    headers: &'h H,
+    obs: &mut O,
+    hop: &mut Option<ClientHop<'h>>,
+) -> Result<Resolution, Error>
+where
+    H: HeaderLines + ?Sized,
+    O: Observer,
+{
+    let read = xfcc::caller_uri(headers.lines_rev(name));
+    let trusted = read.is_ok_and(|uri| settings.callers.admits(uri));
+    obs.caller(read, trusted);
     let appends = settings.callers.sidecar_appends;
-    if caller == CallerTrust::Untrusted && !appends {
+    if !trusted && !appends {
         // The sidecar wrote nothing for its caller: the sidecar is the
         // nearest address known.
         obs.peer(&peer, Verdict::CallerNotTrusted);
@@ -222,44 +240,27 @@ where
         };
     }
     obs.peer(&peer, verdict);
-
-    let mut chain = Chain::<HOP> {
-        settings,
-        peer,
-        peer_addr,
-        peer_origin,
-        name: header.name,
-        index: 0,
-        // The peer, and a trusted caller that appended no hop of its own.
-        proxies_before: match (caller, appends) {
-            (CallerTrust::Trusted, false) => 2,
-            _ => 1,
-        },
-        empties: 0,
-        leftmost: None,
-        leftmost_raw: b"",
-        answer: None,
-    };
+    // A trusted caller with no hop of its own is one more proxy.
+    let before = if appends { 1 } else { 2 };
+    let mut chain = Chain::<HOP>::new(settings, peer, peer_addr, peer_origin, header.name, before);
     let lines = headers.lines_rev(header.name);
     let result = match settings.trust {
-        Trust::Proxies(ref set) if caller != CallerTrust::NotAsked && appends => {
+        // The newest hop is the caller's: trusted exactly when it is.
+        Trust::Proxies(ref set) if appends => {
             let first = CallerHop {
-                trusted: caller == CallerTrust::Trusted,
+                trusted,
                 rest: InSet(set),
             };
             chain.run(first, header.form, lines, obs)
         }
         Trust::Proxies(ref set) => chain.run(InSet(set), header.form, lines, obs),
-        // Settings::checked refuses identities with a count.
+        // Settings::checked refuses identities with a hop count; were one
+        // let through, the count alone would decide, as without them.
         Trust::Hops { count, .. } | Trust::HopsFromAnyPeer { count } => {
             chain.run(Counted(count), header.form, lines, obs)
         }
     };
-    *hop = chain.answer.map(|(index, raw)| ClientHop {
-        source: header,
-        index,
-        raw,
-    });
+    *hop = chain.client_hop(header);
     result
 }
 
@@ -589,7 +590,40 @@ struct Chain<'s, 'h, const HOP: bool> {
     answer: Option<(usize, &'h [u8])>,
 }
 
-impl<'h, const HOP: bool> Chain<'_, 'h, HOP> {
+impl<'s, 'h, const HOP: bool> Chain<'s, 'h, HOP> {
+    /// A walk about to read the header `name` of a trusted peer,
+    /// `proxies_before` trusted proxies (the peer, and a caller that
+    /// appended no hop) already stepped past.
+    #[inline(always)]
+    fn new(
+        settings: &'s Settings,
+        peer: Peer,
+        peer_addr: Option<HopAddr>,
+        peer_origin: Origin,
+        name: &'static HeaderName,
+        proxies_before: usize,
+    ) -> Self {
+        Chain {
+            settings,
+            peer,
+            peer_addr,
+            peer_origin,
+            name,
+            index: 0,
+            proxies_before,
+            empties: 0,
+            leftmost: None,
+            leftmost_raw: b"",
+            answer: None,
+        }
+    }
+
+    /// The hop that named the answer, when a header hop did.
+    #[inline(always)]
+    fn client_hop(&self, source: Header) -> Option<ClientHop<'h>> {
+        self.answer
+            .map(|(index, raw)| ClientHop { source, index, raw })
+    }
     #[inline(always)]
     fn run<T, L, O>(
         &mut self,

@@ -453,7 +453,7 @@ pub(crate) fn find(request: &Request<'_>, wanted: Findings) -> Findings {
     if wanted.contains(Findings::TRUSTED_PEER_SENT_NO_HEADER)
         && !configured_present()
         && trusted_peer()
-        && !(untrusted_caller() && !request.settings.callers.sidecar_appends)
+        && (request.settings.callers.sidecar_appends || !untrusted_caller())
     {
         add(Findings::TRUSTED_PEER_SENT_NO_HEADER);
     }
