@@ -21,12 +21,15 @@
 //! - HTTPS terminated at the gateway changes nothing here: an L4 balancer
 //!   adds no header.
 //!
-//! Configuration: `x-forwarded-for; trust=istio-sidecar` (the deployment
-//! `deployment:istio-gateway`). It trusts the one hop the app's sidecar vouches
-//! for — the gateway's append — which is sound only when every path to the
-//! app goes through the gateway: enforce it with an `AuthorizationPolicy`
-//! that admits only the gateway's identity, or an in-mesh caller could write
-//! its own `X-Forwarded-For`.
+//! Configuration: `deployment:istio-gateway`, that is `x-forwarded-for;
+//! trust=istio-sidecar; identity=spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account`.
+//! The app's sidecar verified its caller's mTLS certificate and names it in
+//! `X-Forwarded-Client-Cert`; when that caller is the gateway, the hop the
+//! gateway appended is believed. Any other caller in the mesh (or one
+//! without mTLS) writes nothing the app believes: the answer is the
+//! sidecar's `127.0.0.6`, with a `caller_not_trusted` diagnostic (DESIGN
+//! rule 15). Without `identity=` an in-mesh caller could write its own
+//! `X-Forwarded-For`.
 //!
 //! Run it: `cargo run --example ingress_gateway`.
 
@@ -35,11 +38,27 @@ use std::net::SocketAddr;
 use http::HeaderMap;
 use realip::{Peer, Resolver};
 
-fn resolve(title: &str, resolver: &Resolver, xff: Option<&str>) -> String {
+/// What the app's sidecar appends to `X-Forwarded-Client-Cert` for a caller
+/// whose certificate it verified.
+fn xfcc(caller: &str) -> String {
+    format!(
+        "By=spiffe://cluster.local/ns/shop/sa/web;\
+         Hash=9b1f0c3e5a7d2b4c6e8f0a1b3c5d7e9f1a2b3c4d5e6f708192a3b4c5d6e7f809;Subject=\"\";URI={caller}"
+    )
+}
+
+const GATEWAY: &str =
+    "spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account";
+
+fn resolve(title: &str, resolver: &Resolver, xff: Option<&str>, caller: Option<&str>) -> String {
     let peer: SocketAddr = "127.0.0.6:40312".parse().expect("a socket address");
     let mut headers = HeaderMap::new();
     if let Some(xff) = xff {
         headers.insert("x-forwarded-for", xff.parse().expect("a header value"));
+    }
+    if let Some(caller) = caller {
+        let value = xfcc(caller).parse().expect("a header value");
+        headers.insert("x-forwarded-client-cert", value);
     }
     let explanation = resolver.explain(Peer::from(peer), &headers);
     println!("## {title}\n{explanation}");
@@ -59,6 +78,7 @@ fn main() {
         "externalTrafficPolicy: Local",
         &resolver,
         Some("120.244.8.9"),
+        Some(GATEWAY),
     );
     assert_eq!(local, "120.244.8.9");
 
@@ -66,6 +86,7 @@ fn main() {
         "externalTrafficPolicy: Local, the client forges X-Forwarded-For",
         &resolver,
         Some("1.1.1.1, 8.8.8.8,120.244.8.9"),
+        Some(GATEWAY),
     );
     assert_eq!(forged, "120.244.8.9");
 
@@ -73,8 +94,26 @@ fn main() {
         "externalTrafficPolicy: Cluster (source NAT)",
         &resolver,
         Some("10.0.0.93"),
+        Some(GATEWAY),
     );
     assert_eq!(cluster, "10.0.0.93");
+
+    // A pod of the mesh that skips the gateway and forges the header: its
+    // sidecar names it, and it is not the gateway.
+    let in_mesh = resolve(
+        "an in-mesh caller skips the gateway and forges X-Forwarded-For",
+        &resolver,
+        Some("120.244.8.9"),
+        Some("spiffe://cluster.local/ns/shop/sa/frontend"),
+    );
+    assert_eq!(in_mesh, "127.0.0.6");
+    let plaintext = resolve(
+        "a caller without mTLS (the sidecar names none) forges X-Forwarded-For",
+        &resolver,
+        Some("120.244.8.9"),
+        None,
+    );
+    assert_eq!(plaintext, "127.0.0.6");
 
     // Behind an L7 balancer instead (GCP appends "<client>,<lb-ip>" and the
     // gateway then appends the front end it saw), count the hops: sidecar's
@@ -86,6 +125,7 @@ fn main() {
         "GCP L7 balancer in front of the gateway (3 counted hops)",
         &l7,
         Some("6.6.6.6,120.244.8.9,34.120.1.1,35.191.0.7"),
+        None,
     );
     assert_eq!(behind_l7, "120.244.8.9");
 }

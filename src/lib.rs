@@ -70,6 +70,10 @@
 //! - [`resolver`]: the [`Resolver`], its builder and configuration types;
 //!   [`Resolver::resolve_url`] also reads the scheme and host the client
 //!   used ([`OriginalUrl`]), beside the hop that named it.
+//! - Caller identity (DESIGN rule 15): with `identity=`, the caller a
+//!   trusted sidecar vouches for in `X-Forwarded-Client-Cert` is a proxy
+//!   by its SPIFFE id, not its address ([`Identity`]);
+//!   [`Resolver::caller`] says who it was ([`Caller`]).
 //! - [`explain`]: a step-by-step account of a resolution with diagnostics.
 //! - `tower` (feature `tower`): [`ClientIpLayer`](crate::tower::ClientIpLayer),
 //!   resolving once per request; `axum` (feature `axum`): extractors for

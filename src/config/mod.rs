@@ -31,6 +31,9 @@
 //! | `host=SOURCE` | the original host, the same way: `forwarded`, `x-forwarded-host` or `header:NAME` |
 //! | `align=symmetric` or `align=single` | value headers hold one element per hop (the default), or exactly one written by the edge proxy |
 //! | `allowed-hosts=NAME, *.SUFFIX, …` | accept only these hosts from `host=` |
+//! | `identity=SPIFFE-ID, …` | trust the caller a trusted sidecar vouches for in `x-forwarded-client-cert` (mTLS) as a proxy, whatever its address; repeatable; a SPIFFE id or `spiffe://TD/ns/NS/` for one namespace (DESIGN rule 15) |
+//! | `identity-header=NAME` | read the caller identity from another header in Envoy's XFCC format |
+//! | `sidecar-appends` | the sidecar appends its caller's address to the source (Envoy `use_remote_address: true`) |
 //!
 //! A preset names a set of addresses (`trust=private`); a [`Deployment`]
 //! names a topology, and is where a configuration starts from:
@@ -39,7 +42,7 @@
 //! |---|---|---|
 //! | `direct`, `istio-tproxy` | `peer` | |
 //! | `istio-sidecar-xff` | `x-forwarded-for; trust=istio-sidecar` | |
-//! | `istio-gateway` | `x-forwarded-for; trust=istio-sidecar` | (see the README's caveat) |
+//! | `istio-gateway` | `x-forwarded-for; trust=istio-sidecar; identity=spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account` | `identity=` for another gateway account |
 //! | `gcp-lb` | `x-forwarded-for; hops=2; trust=130.211.0.0/22, 35.191.0.0/16` | |
 //! | `aws-alb` | `x-forwarded-for; hops=1` | `trust=` your VPC CIDR |
 //! | `cloudflare` | `cf-connecting-ip; trust=cloudflare` (the built-in, dated list) | |
