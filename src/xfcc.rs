@@ -22,6 +22,10 @@
 
 use std::fmt;
 
+// The grammar's tokens are HTTP's: the same readers as the other headers.
+use crate::forwarded::is_tchar;
+use crate::list::trim_ows;
+
 /// Why a request names no caller identity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NoIdentity {
@@ -189,38 +193,6 @@ fn as_uri(value: &[u8]) -> Option<&str> {
         return None;
     }
     std::str::from_utf8(text).ok()
-}
-
-/// RFC 9110 `tchar`: the bytes of a key.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
-}
-
-fn trim_ows(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
-    }
-    s
 }
 
 #[cfg(test)]
