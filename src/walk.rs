@@ -106,6 +106,23 @@ pub(crate) fn caller<'h, H: HeaderLines + ?Sized>(
     Some(xfcc::caller_uri(headers.lines_rev(name)))
 }
 
+/// Whether the hop at `index` (from the right) is the one a sidecar that
+/// appends its caller wrote for it (rule 15), and if so whether the walk
+/// trusted it: by the caller's identity, never by its address. `None` for
+/// every other hop, which the trusted set decides. `peer` is canonical.
+pub(crate) fn caller_hop_trusted<H: HeaderLines + ?Sized>(
+    settings: &Settings,
+    peer: &Peer,
+    headers: &H,
+    index: usize,
+) -> Option<bool> {
+    if index != 0 || !settings.callers.sidecar_appends {
+        return None;
+    }
+    let read = caller(settings, peer, headers)?;
+    Some(read.is_ok_and(|uri| settings.callers.admits(uri)))
+}
+
 /// Whether the peer's caller is trusted by identity, when identities are
 /// configured (rule 15).
 #[derive(Clone, Copy, PartialEq, Eq)]
