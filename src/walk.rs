@@ -95,13 +95,18 @@ pub(crate) fn peer_trust(settings: &Settings, peer: &Peer) -> Option<Verdict> {
 
 /// The caller identity a trusted peer vouched for (rule 15), read as the
 /// walk reads it: `None` when the resolver trusts no identity or the peer
-/// is not a trusted proxy. `peer` is canonical.
+/// is not a trusted proxy (or is unspecified, which the walk refuses).
+/// `peer` is canonical.
 pub(crate) fn caller<'h, H: HeaderLines + ?Sized>(
     settings: &Settings,
     peer: &Peer,
     headers: &'h H,
 ) -> Option<Result<&'h str, NoIdentity>> {
     let name = settings.callers.read?;
+    // The walk refuses an unspecified peer before it reads any header.
+    if peer.ip().is_some_and(|ip| ip.is_unspecified()) {
+        return None;
+    }
     peer_trust(settings, peer)?;
     Some(xfcc::caller_uri(headers.lines_rev(name)))
 }

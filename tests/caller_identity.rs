@@ -27,8 +27,8 @@ use realip::config::{Deployment, ResolverConfig};
 use realip::explain::Verdict;
 use realip::resolver::ConfigError;
 use realip::{
-    Caller, Error, Identity, Origin, Peer, Preset, ProxySet, Resolution, Resolver, ResolverBuilder,
-    Source,
+    Caller, Error, HopError, Identity, Origin, Peer, Preset, ProxySet, Resolution, Resolver,
+    ResolverBuilder, Source,
 };
 
 /// Istio's default ingress gateway.
@@ -372,6 +372,26 @@ fn rows() -> Vec<Row> {
             headers: vec![forged(), (XFCC, element(GATEWAY_ID))],
             answer: answer("10.1.2.3", Some(5000), Origin::Peer, 0),
             verdicts: &[Client],
+            caller: None,
+        },
+        Row {
+            what: "an unspecified peer in the trusted set: refused, no caller read",
+            config: format!("x-forwarded-for; trust=0.0.0.0, istio-sidecar; identity={GATEWAY_ID}"),
+            peer: peer("0.0.0.0:40000"),
+            headers: vec![forged(), (XFCC, element(GATEWAY_ID))],
+            answer: Err(Error::UnspecifiedPeer),
+            verdicts: &[Verdict::Malformed(HopError::Unspecified)],
+            caller: None,
+        },
+        Row {
+            what: "an unspecified peer, IPv4-mapped, sidecar-appends: refused, no caller read",
+            config: format!(
+                "x-forwarded-for; trust=0.0.0.0, istio-sidecar; identity={GATEWAY_ID}; sidecar-appends"
+            ),
+            peer: peer("[::ffff:0.0.0.0]:40000"),
+            headers: vec![forged(), (XFCC, element(GATEWAY_ID))],
+            answer: Err(Error::UnspecifiedPeer),
+            verdicts: &[Verdict::Malformed(HopError::Unspecified)],
             caller: None,
         },
         // Where the identity is read.
