@@ -95,15 +95,37 @@ pub(crate) fn peer_trust(settings: &Settings, peer: &Peer) -> Option<Verdict> {
 
 /// The caller identity a trusted peer vouched for (rule 15), read as the
 /// walk reads it: `None` when the resolver trusts no identity or the peer
-/// is not a trusted proxy. `peer` is canonical.
+/// is not a trusted proxy (or is unspecified, which the walk refuses).
+/// `peer` is canonical.
 pub(crate) fn caller<'h, H: HeaderLines + ?Sized>(
     settings: &Settings,
     peer: &Peer,
     headers: &'h H,
 ) -> Option<Result<&'h str, NoIdentity>> {
     let name = settings.callers.read?;
+    // The walk refuses an unspecified peer before it reads any header.
+    if peer.ip().is_some_and(|ip| ip.is_unspecified()) {
+        return None;
+    }
     peer_trust(settings, peer)?;
     Some(xfcc::caller_uri(headers.lines_rev(name)))
+}
+
+/// Whether the hop at `index` (from the right) is the one a sidecar that
+/// appends its caller wrote for it (rule 15), and if so whether the walk
+/// trusted it: by the caller's identity, never by its address. `None` for
+/// every other hop, which the trusted set decides. `peer` is canonical.
+pub(crate) fn caller_hop_trusted<H: HeaderLines + ?Sized>(
+    settings: &Settings,
+    peer: &Peer,
+    headers: &H,
+    index: usize,
+) -> Option<bool> {
+    if index != 0 || !settings.callers.sidecar_appends {
+        return None;
+    }
+    let read = caller(settings, peer, headers)?;
+    Some(read.is_ok_and(|uri| settings.callers.admits(uri)))
 }
 
 /// Resolves the client of a request: the definition.

@@ -14,7 +14,7 @@ use std::hint::black_box;
 use std::net::SocketAddr;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use realip::{Error, Origin, ProxySet, Resolution, Resolver};
+use realip::{Error, Origin, Peer, ProxySet, Resolution, Resolver};
 
 struct Counting;
 
@@ -81,7 +81,7 @@ fn heap_events(f: impl FnOnce()) -> usize {
 fn assert_no_heap(
     case: &str,
     resolver: &Resolver,
-    peer: SocketAddr,
+    peer: impl Into<Peer> + Copy,
     headers: &HeaderMap,
 ) -> Result<Resolution, Error> {
     let events = heap_events(|| {
@@ -406,4 +406,231 @@ fn scheme_and_host_beside_the_client() {
         assert_eq!(url.scheme().map(|s| s.as_str()), Some(scheme), "{config}");
         assert_eq!(url.host().map(|h| h.as_str()), Some(host), "{config}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// Rule 15: caller identities.
+
+const GATEWAY_ID: &str =
+    "spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account";
+
+/// The element an Istio sidecar appends for its mTLS caller.
+fn xfcc_element(uri: &str) -> String {
+    format!(
+        "By=spiffe://cluster.local/ns/shop/sa/web;\
+         Hash=468ed33be74eee6556d90c0149c1309e9ba61d6425303443c0748a02dd8de688;\
+         Subject=\"/C=US/ST=CA/L=San Francisco/OU=Lyft/CN=Test Client\";URI={uri}"
+    )
+}
+
+fn sidecar() -> SocketAddr {
+    "127.0.0.6:40000".parse().unwrap()
+}
+
+/// A request through the sidecar: `X-Forwarded-For` and the identity
+/// header's lines.
+fn through_sidecar(xff: &str, identity_header: &str, identity: &[&str]) -> HeaderMap {
+    let mut map = headers(HeaderName::from_static("x-forwarded-for"), &[xff]);
+    for line in identity {
+        map.append(
+            HeaderName::from_bytes(identity_header.as_bytes()).unwrap(),
+            HeaderValue::from_str(line).unwrap(),
+        );
+    }
+    map
+}
+
+/// A request through the sidecar: (case, resolver, peer, headers, the
+/// client, trusted proxies).
+type IdentityCase<'r> = (
+    &'static str,
+    &'r Resolver,
+    Peer,
+    HeaderMap,
+    Result<&'static str, Error>,
+    usize,
+);
+
+/// With identities configured the walk also reads the caller's identity,
+/// trusted or not, present or not, in every mode, without the heap.
+#[test]
+fn caller_identities() {
+    let gateway: Resolver = "deployment:istio-gateway".parse().unwrap();
+    let custom_header: Resolver = format!(
+        "x-forwarded-for; trust=istio-sidecar; identity=spiffe://cluster.local/ns/ingress/, \
+         {GATEWAY_ID}; identity-header=X-Client-Cert"
+    )
+    .parse()
+    .unwrap();
+    let appends: Resolver = format!(
+        "x-forwarded-for; trust=istio-sidecar, 10.0.0.0/8; identity={GATEWAY_ID}; sidecar-appends"
+    )
+    .parse()
+    .unwrap();
+    let unix: Resolver = format!("x-forwarded-for; unix-peer; identity={GATEWAY_ID}")
+        .parse()
+        .unwrap();
+    let trusted = xfcc_element(GATEWAY_ID);
+    let sleep = xfcc_element("spiffe://cluster.local/ns/default/sa/sleep");
+    let forged = format!(
+        "URI={GATEWAY_ID},By=x;Subject=\"a\\\", URI={GATEWAY_ID}\";URI=spiffe://cluster.local/ns/default/sa/sleep"
+    );
+    let xfcc = "x-forwarded-client-cert";
+    let cases: Vec<IdentityCase> = vec![
+        (
+            "trusted caller",
+            &gateway,
+            sidecar().into(),
+            through_sidecar("6.6.6.6, 203.0.113.7", xfcc, &[&trusted]),
+            Ok("203.0.113.7"),
+            2,
+        ),
+        (
+            "trusted caller, IPv6 and ports (the exact reader)",
+            &gateway,
+            "[::6]:40000".parse().unwrap(),
+            through_sidecar("6.6.6.6, [2001:db8::7]:443, 127.0.0.6", xfcc, &[&trusted]),
+            Ok("2001:db8::7"),
+            3,
+        ),
+        (
+            "untrusted caller",
+            &gateway,
+            sidecar().into(),
+            through_sidecar("6.6.6.6, 203.0.113.7", xfcc, &[&sleep]),
+            Ok("127.0.0.6"),
+            0,
+        ),
+        (
+            "untrusted caller, the gateway forged left and in quotes",
+            &gateway,
+            sidecar().into(),
+            through_sidecar("203.0.113.7", xfcc, &[&forged]),
+            Ok("127.0.0.6"),
+            0,
+        ),
+        (
+            "absent identity",
+            &gateway,
+            sidecar().into(),
+            through_sidecar("6.6.6.6, 203.0.113.7", xfcc, &[]),
+            Ok("127.0.0.6"),
+            0,
+        ),
+        (
+            "identity on two lines",
+            &gateway,
+            sidecar().into(),
+            through_sidecar("203.0.113.7", xfcc, &[&trusted, &trusted]),
+            Ok("127.0.0.6"),
+            0,
+        ),
+        (
+            "identity header named at run time, a namespace",
+            &custom_header,
+            sidecar().into(),
+            through_sidecar(
+                "203.0.113.7",
+                "x-client-cert",
+                &[&xfcc_element("spiffe://cluster.local/ns/ingress/sa/gw")],
+            ),
+            Ok("203.0.113.7"),
+            2,
+        ),
+        (
+            "sidecar-appends, trusted caller",
+            &appends,
+            sidecar().into(),
+            through_sidecar("6.6.6.6, 203.0.113.7, 10.1.2.3", xfcc, &[&trusted]),
+            Ok("203.0.113.7"),
+            2,
+        ),
+        (
+            "sidecar-appends, untrusted caller",
+            &appends,
+            sidecar().into(),
+            through_sidecar("6.6.6.6, 203.0.113.7, 10.1.2.3", xfcc, &[&sleep]),
+            Ok("10.1.2.3"),
+            1,
+        ),
+        (
+            "sidecar-appends, absent identity",
+            &appends,
+            sidecar().into(),
+            through_sidecar("6.6.6.6, 203.0.113.7, 10.1.2.3", xfcc, &[]),
+            Ok("10.1.2.3"),
+            1,
+        ),
+        (
+            "Unix-socket sidecar, untrusted caller",
+            &unix,
+            Peer::Unix,
+            through_sidecar("203.0.113.7", xfcc, &[&sleep]),
+            Err(Error::NoPeerAddress),
+            0,
+        ),
+    ];
+    for (case, resolver, peer, headers, client, proxies) in cases {
+        let result = assert_no_heap(case, resolver, peer, &headers);
+        match (&result, client) {
+            (Ok(r), Ok(client)) => {
+                assert_eq!(r.client().to_string(), client, "{case}");
+                assert_eq!(r.trusted_proxies(), proxies, "{case}");
+            }
+            (result, client) => assert_eq!(result.as_ref().err(), client.err().as_ref(), "{case}"),
+        }
+    }
+}
+
+/// `Resolver::caller` borrows the identity from the request: reading it
+/// allocates nothing; keeping it past the request (`into_owned`) does.
+#[test]
+fn the_caller_is_read_without_the_heap() {
+    let resolver: Resolver = "deployment:istio-gateway".parse().unwrap();
+    let xfcc = "x-forwarded-client-cert";
+    let sleep = xfcc_element("spiffe://cluster.local/ns/default/sa/sleep");
+    let stranger: SocketAddr = "10.1.2.3:5000".parse().unwrap();
+    let cases = [
+        (
+            "trusted caller",
+            sidecar(),
+            xfcc_element(GATEWAY_ID),
+            Some(true),
+        ),
+        ("untrusted caller", sidecar(), sleep.clone(), Some(false)),
+        (
+            "two URIs",
+            sidecar(),
+            format!("URI={GATEWAY_ID};URI={GATEWAY_ID}"),
+            None,
+        ),
+        ("untrusted peer", stranger, xfcc_element(GATEWAY_ID), None),
+    ];
+    for (case, peer, line, trusted) in cases {
+        let headers = through_sidecar("203.0.113.7", xfcc, &[&line]);
+        let events = heap_events(|| {
+            for _ in 0..4 {
+                let caller = resolver.caller(black_box(peer), black_box(&headers));
+                drop(black_box(caller));
+            }
+        });
+        assert_eq!(
+            events, 0,
+            "{case}: Resolver::caller used the heap {events} times"
+        );
+        let caller = resolver.caller(peer, &headers);
+        assert_eq!(caller.as_ref().map(|c| c.is_trusted()), trusted, "{case}");
+        if let Some(caller) = caller {
+            assert!(
+                heap_events(|| drop(black_box(caller.into_owned()))) > 0,
+                "{case}"
+            );
+        }
+    }
+    let absent = through_sidecar("203.0.113.7", xfcc, &[]);
+    assert_eq!(
+        heap_events(|| drop(black_box(resolver.caller(black_box(sidecar()), &absent)))),
+        0
+    );
+    assert_eq!(resolver.caller(sidecar(), &absent), None);
 }

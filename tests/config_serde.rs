@@ -1283,3 +1283,218 @@ fn the_cloudflare_deployment_trusts_the_built_in_ranges() {
     );
     assert_eq!(from_json(r#"{"preset": "cloudflare"}"#).unwrap(), resolver);
 }
+
+/// Rule 15's settings in files: `identity` as one string (a comma list) or
+/// a list, `identity_header` and `sidecar_appends` in either spelling, the
+/// same words as the text form.
+#[test]
+fn rule15_caller_identity_settings_in_files() {
+    const GW: &str =
+        "spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account";
+    const NS: &str = "spiffe://cluster.local/ns/ingress/";
+    let same = [
+        (
+            format!(
+                r#"
+                source = "x-forwarded-for"
+                trust = "istio-sidecar"
+                identity = "{GW}"
+                "#
+            ),
+            format!(
+                r#"{{"source": "x-forwarded-for", "trust": "istio-sidecar", "identity": "{GW}"}}"#
+            ),
+            format!("x-forwarded-for; trust=istio-sidecar; identity={GW}"),
+        ),
+        (
+            format!(
+                r#"
+                source = "x-forwarded-for"
+                trust = "istio-sidecar"
+                identity = ["{GW}", "{NS}"]
+                identity-header = "X-Client-Cert"
+                sidecar-appends = true
+                "#
+            ),
+            format!(
+                r#"{{"source": "x-forwarded-for", "trust": "istio-sidecar", "identity": ["{GW}", "{NS}"],
+                    "identity-header": "X-Client-Cert", "sidecar-appends": true}}"#
+            ),
+            format!(
+                "x-forwarded-for; trust=istio-sidecar; identity={GW}, {NS}; \
+                 identity-header=x-client-cert; sidecar-appends"
+            ),
+        ),
+        // One string holds a comma list; snake_case spellings.
+        (
+            format!(
+                r#"
+                source = "x-forwarded-for"
+                trust = "istio-sidecar"
+                identity = " {GW} , {NS} "
+                identity_header = "x-client-cert"
+                sidecar_appends = true
+                "#
+            ),
+            format!(
+                r#"{{"source": "x-forwarded-for", "trust": "istio-sidecar", "identity": " {GW} , {NS} ",
+                    "identity_header": "x-client-cert", "sidecar_appends": true}}"#
+            ),
+            format!(
+                "x-forwarded-for; trust=istio-sidecar; identity={GW}, {NS}; \
+                 identity-header=x-client-cert; sidecar-appends"
+            ),
+        ),
+        // `identities`, the plural, is the same setting; false is the default.
+        (
+            format!(
+                r#"
+                source = "x-forwarded-for"
+                trust = "istio-sidecar"
+                identities = ["{NS}"]
+                sidecar_appends = false
+                "#
+            ),
+            format!(
+                r#"{{"source": "x-forwarded-for", "trust": "istio-sidecar", "identities": ["{NS}"],
+                    "sidecar_appends": false}}"#
+            ),
+            format!("x-forwarded-for; trust=istio-sidecar; identity={NS}"),
+        ),
+        // A deployment's identity is replaced, not added to.
+        (
+            format!(
+                r#"
+                deployment = "istio-gateway"
+                identity = "{NS}"
+                "#
+            ),
+            format!(r#"{{"deployment": "istio-gateway", "identity": "{NS}"}}"#),
+            format!("x-forwarded-for; trust=istio-sidecar; identity={NS}"),
+        ),
+        (
+            r#"deployment = "istio-gateway""#.to_owned(),
+            r#"{"deployment": "istio-gateway"}"#.to_owned(),
+            format!("x-forwarded-for; trust=istio-sidecar; identity={GW}"),
+        ),
+    ];
+    for (toml, json, text_form) in &same {
+        let expected = text(text_form);
+        assert_eq!(from_toml(toml).unwrap(), expected, "{toml}");
+        assert_eq!(from_json(json).unwrap(), expected, "{json}");
+        assert_eq!(expected.to_string(), *text_form);
+    }
+
+    // (the settings after source and trust, in TOML and in JSON, and the
+    // words the message must contain: the setting, and what is wrong)
+    let refused: &[(&str, &str, &[&str])] = &[
+        (
+            r#"identity = "spiffe://Cluster.local/ns/a/sa/b""#,
+            r#""identity": "spiffe://Cluster.local/ns/a/sa/b""#,
+            &["invalid identity", "Cluster.local", "lowercase"],
+        ),
+        (
+            r#"identity = ["spiffe://td/ns/a/sa/b", "https://td/ns/a/sa/b"]"#,
+            r#""identity": ["spiffe://td/ns/a/sa/b", "https://td/ns/a/sa/b"]"#,
+            &["invalid identity", "https://td/ns/a/sa/b", "SPIFFE id"],
+        ),
+        (
+            r#"identity = "spiffe://td/""#,
+            r#""identity": "spiffe://td/""#,
+            &["invalid identity", "trust domain alone"],
+        ),
+        (
+            r#"identity = "spiffe://td/ns/a/sa/""#,
+            r#""identity": "spiffe://td/ns/a/sa/""#,
+            &["invalid identity", "one namespace"],
+        ),
+        (
+            r#"identity = []"#,
+            r#""identity": []"#,
+            &["identity", "at least one SPIFFE id"],
+        ),
+        (
+            r#"identity = " , ""#,
+            r#""identity": " , ""#,
+            &["identity", "at least one SPIFFE id"],
+        ),
+        (
+            r#"identity = "spiffe://td/ns/a/sa/b"
+               identity_header = "bad name""#,
+            r#""identity": "spiffe://td/ns/a/sa/b", "identity_header": "bad name""#,
+            &["identity_header", "bad name", "a header name"],
+        ),
+        (
+            r#"identity = "spiffe://td/ns/a/sa/b"
+               identity-header = "x-forwarded-for""#,
+            r#""identity": "spiffe://td/ns/a/sa/b", "identity-header": "x-forwarded-for""#,
+            &["identity-header=x-forwarded-for is also the source"],
+        ),
+        (
+            r#"identity_header = "x-client-cert""#,
+            r#""identity_header": "x-client-cert""#,
+            &["identity-header", "only applies with identity="],
+        ),
+        (
+            r#"sidecar-appends = true"#,
+            r#""sidecar-appends": true"#,
+            &["sidecar-appends", "only applies with identity="],
+        ),
+        (
+            r#"identity = "spiffe://td/ns/a/sa/b"
+               hops = 2"#,
+            r#""identity": "spiffe://td/ns/a/sa/b", "hops": 2"#,
+            &["identity=", "hops="],
+        ),
+        (
+            r#"identity = "spiffe://td/ns/a/sa/b"
+               identities = ["spiffe://td/ns/a/sa/b"]"#,
+            r#""identity": "spiffe://td/ns/a/sa/b", "identities": ["spiffe://td/ns/a/sa/b"]"#,
+            &["duplicate field `identity`"],
+        ),
+    ];
+    for (toml_settings, json_settings, words) in refused {
+        let toml =
+            format!("source = \"x-forwarded-for\"\ntrust = \"istio-sidecar\"\n{toml_settings}");
+        let json = format!(
+            r#"{{"source": "x-forwarded-for", "trust": "istio-sidecar", {json_settings}}}"#
+        );
+        let toml_err = from_toml(&toml).expect_err(&toml);
+        let json_err = from_json(&json).expect_err(&json);
+        for word in *words {
+            assert!(
+                toml_err.contains(word),
+                "TOML {toml}\ngave {toml_err:?}, not {word:?}"
+            );
+            assert!(
+                json_err.contains(word),
+                "JSON {json}\ngave {json_err:?}, not {word:?}"
+            );
+        }
+    }
+
+    // Values of the wrong type: TOML shows the line with the setting.
+    for (settings, word) in [
+        ("identity = 5", "identity = 5"),
+        ("identity = [5]", "identity = [5]"),
+        (
+            "identity = \"spiffe://td/ns/a/sa/b\"\nidentity-header = 5",
+            "expected a string",
+        ),
+        (
+            "identity = \"spiffe://td/ns/a/sa/b\"\nsidecar_appends = \"yes\"",
+            "expected a boolean",
+        ),
+        (
+            "identity = \"spiffe://td/ns/a/sa/b\"\nsidecar_appends = \"yes\"",
+            "sidecar_appends = \"yes\"",
+        ),
+    ] {
+        let toml = format!("source = \"x-forwarded-for\"\ntrust = \"istio-sidecar\"\n{settings}");
+        let err = from_toml(&toml).expect_err(&toml);
+        assert!(
+            err.contains(word),
+            "TOML {toml}\ngave {err:?}, not {word:?}"
+        );
+    }
+}

@@ -206,6 +206,143 @@ fn rows() -> Vec<Row> {
             ],
             codes: &["value_absent", "value_absent"],
         },
+        // Rule 15: caller identities.
+        Row {
+            what: "an in-mesh caller that skips the gateway: the sidecar is the answer",
+            config: "deployment:istio-gateway",
+            peer: peer("127.0.0.6:40000"),
+            headers: &[
+                ("x-forwarded-for", "203.0.113.7"),
+                (
+                    "x-forwarded-client-cert",
+                    "By=spiffe://cluster.local/ns/shop/sa/web;Hash=ab;Subject=\"\";\
+                     URI=spiffe://cluster.local/ns/default/sa/sleep",
+                ),
+            ],
+            codes: &["sidecar_hides_client", "caller_not_trusted"],
+        },
+        Row {
+            what: "a caller without mTLS (no x-forwarded-client-cert): the sidecar is the answer",
+            config: "deployment:istio-gateway",
+            peer: peer("127.0.0.6:40000"),
+            headers: &[("x-forwarded-for", "203.0.113.7")],
+            codes: &["sidecar_hides_client", "caller_not_trusted"],
+        },
+        Row {
+            // The walk stopped at the sidecar without needing the header:
+            // no advice about a header that was not read.
+            what: "a caller without mTLS and no header at all",
+            config: "deployment:istio-gateway",
+            peer: peer("127.0.0.6:40000"),
+            headers: &[],
+            codes: &["sidecar_hides_client", "caller_not_trusted"],
+        },
+        Row {
+            what: "the gateway, trusted by its identity",
+            config: "deployment:istio-gateway",
+            peer: peer("127.0.0.6:40000"),
+            headers: &[
+                ("x-forwarded-for", "6.6.6.6, 203.0.113.7"),
+                (
+                    "x-forwarded-client-cert",
+                    "By=spiffe://cluster.local/ns/shop/sa/web;Hash=ab;Subject=\"\";\
+                     URI=spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account",
+                ),
+            ],
+            codes: &[],
+        },
+        Row {
+            what: "the gateway, trusted by its identity, sent no header",
+            config: "deployment:istio-gateway",
+            peer: peer("127.0.0.6:40000"),
+            headers: &[(
+                "x-forwarded-client-cert",
+                "By=spiffe://cluster.local/ns/shop/sa/web;Hash=ab;Subject=\"\";\
+                     URI=spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account",
+            )],
+            codes: &["sidecar_hides_client", "trusted_peer_sent_no_header"],
+        },
+        Row {
+            what: "sidecar-appends, an untrusted caller: its hop is the answer",
+            config: "x-forwarded-for; trust=istio-sidecar; \
+                     identity=spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account; \
+                     sidecar-appends",
+            peer: peer("127.0.0.6:40000"),
+            headers: &[
+                ("x-forwarded-for", "203.0.113.7, 10.1.2.3"),
+                (
+                    "x-forwarded-client-cert",
+                    "By=spiffe://cluster.local/ns/shop/sa/web;Hash=ab;Subject=\"\";\
+                     URI=spiffe://cluster.local/ns/default/sa/sleep",
+                ),
+            ],
+            codes: &["non_public_client", "caller_not_trusted"],
+        },
+        // Its hop is the client, not a trusted proxy, whatever the set says.
+        Row {
+            what: "sidecar-appends, an untrusted caller whose address is in the trusted set",
+            config: "x-forwarded-for; trust=istio-sidecar, 10.0.0.0/8; \
+                     identity=spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account; \
+                     sidecar-appends",
+            peer: peer("127.0.0.6:40000"),
+            headers: &[
+                ("x-forwarded-for", "203.0.113.7, 10.1.2.3"),
+                (
+                    "x-forwarded-client-cert",
+                    "By=spiffe://cluster.local/ns/shop/sa/web;Hash=ab;Subject=\"\";\
+                     URI=spiffe://cluster.local/ns/default/sa/sleep",
+                ),
+            ],
+            codes: &["non_public_client", "caller_not_trusted"],
+        },
+        // Every hop trusted, the caller's by its identity, not its address.
+        Row {
+            what: "sidecar-appends, the gateway whose hop is the leftmost",
+            config: "x-forwarded-for; trust=istio-sidecar; \
+                     identity=spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account; \
+                     sidecar-appends",
+            peer: peer("127.0.0.6:40000"),
+            headers: &[
+                ("x-forwarded-for", "10.1.2.3"),
+                (
+                    "x-forwarded-client-cert",
+                    "By=spiffe://cluster.local/ns/shop/sa/web;Hash=ab;Subject=\"\";\
+                     URI=spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account",
+                ),
+            ],
+            codes: &["all_hops_trusted", "non_public_client"],
+        },
+        // The sidecar is the answer, and has no address: an error.
+        Row {
+            what: "a trusted Unix-socket peer, an untrusted caller",
+            config: "x-forwarded-for; unix-peer; \
+                     identity=spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account",
+            peer: Peer::Unix,
+            headers: &[
+                ("x-forwarded-for", "203.0.113.7"),
+                (
+                    "x-forwarded-client-cert",
+                    "URI=spiffe://cluster.local/ns/default/sa/sleep",
+                ),
+            ],
+            codes: &["caller_not_trusted"],
+        },
+        Row {
+            what: "a stranger that forges the gateway's identity",
+            config: "deployment:istio-gateway",
+            peer: peer("10.1.2.3:5000"),
+            headers: &[
+                ("x-forwarded-for", "203.0.113.7"),
+                (
+                    "x-forwarded-client-cert",
+                    "URI=spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account",
+                ),
+            ],
+            codes: &[
+                "forwarding_headers_from_untrusted_peer",
+                "non_public_client",
+            ],
+        },
     ]
 }
 

@@ -1476,3 +1476,403 @@ fn cloudflare_ranges_are_built_in_and_dated() {
     let stderr = usage_error(&["--source", "preset:heroku"]);
     assert!(stderr.contains("unknown deployment"), "{stderr}");
 }
+
+// ---------------------------------------------------------------------------
+// Rule 15: caller identities.
+
+const GATEWAY_ID: &str =
+    "spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account";
+const SLEEP_ID: &str = "spiffe://cluster.local/ns/default/sa/sleep";
+
+/// The `--header` an Istio sidecar writes for its mTLS caller.
+fn xfcc(uri: &str) -> String {
+    format!("X-Forwarded-Client-Cert: By=spiffe://cluster.local/ns/shop/sa/web;Hash=ab;URI={uri}")
+}
+
+/// The sidecar's request: `args`, then the peer and these header lines.
+fn through_sidecar(args: &[&str], lines: &[&str]) -> (Value, i32) {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--peer", "127.0.0.6:40000"]);
+    for line in lines {
+        all.extend(["--header", line]);
+    }
+    json(&all)
+}
+
+const GATEWAY: &[&str] = &["--source", "deployment:istio-gateway"];
+const XFF_FORGED: &str = "X-Forwarded-For: 6.6.6.6, 203.0.113.7";
+
+#[test]
+fn rule15_the_gateway_trusted_by_identity_in_json() {
+    let (v, status) = through_sidecar(GATEWAY, &[XFF_FORGED, &xfcc(GATEWAY_ID)]);
+    assert_eq!(status, 0);
+    assert_eq!(
+        v,
+        json!({
+            "client": "203.0.113.7",
+            "port": null,
+            "source": "x-forwarded-for",
+            "hop_index": 0,
+            "trusted_proxies": 2,
+            "proto": null,
+            "host": null,
+            "caller_identity": GATEWAY_ID,
+            "caller_trusted": true,
+            "peer": "127.0.0.6:40000",
+            "configuration": format!("x-forwarded-for; trust=istio-sidecar; identity={GATEWAY_ID}"),
+            "hops": [
+                {"position": "peer", "raw": null, "address": "127.0.0.6", "port": 40000,
+                 "verdict": "trusted_proxy", "detail": "trusted proxy"},
+                {"position": 0, "raw": "203.0.113.7", "address": "203.0.113.7", "port": null,
+                 "verdict": "client", "detail": "CLIENT"},
+            ],
+            "diagnostics": [],
+        })
+    );
+}
+
+#[test]
+fn rule15_an_untrusted_or_absent_caller_stops_at_the_sidecar() {
+    // (header lines, caller_identity)
+    let table: &[(&[&str], Value)] = &[
+        (&[XFF_FORGED, &xfcc(SLEEP_ID)], json!(SLEEP_ID)),
+        (&[XFF_FORGED], Value::Null),
+        (
+            &[XFF_FORGED, &xfcc(GATEWAY_ID), &xfcc(GATEWAY_ID)],
+            Value::Null,
+        ),
+        (
+            &[
+                XFF_FORGED,
+                &format!("X-Forwarded-Client-Cert: URI={GATEWAY_ID}, URI={SLEEP_ID}"),
+            ],
+            json!(SLEEP_ID),
+        ),
+    ];
+    for (lines, identity) in table {
+        let (v, status) = through_sidecar(GATEWAY, lines);
+        assert_eq!(status, 0, "{lines:?}: never an error");
+        assert_eq!(v["client"], "127.0.0.6", "{lines:?}");
+        assert_eq!(v["source"], "peer", "{lines:?}");
+        assert_eq!(v["trusted_proxies"], 0, "{lines:?}");
+        assert_eq!(&v["caller_identity"], identity, "{lines:?}");
+        assert_eq!(v["caller_trusted"], false, "{lines:?}");
+        assert_eq!(v["hops"].as_array().unwrap().len(), 1, "{lines:?}");
+        assert_eq!(v["hops"][0]["verdict"], "caller_not_trusted", "{lines:?}");
+        assert_eq!(
+            diagnostic_codes(&v),
+            ["sidecar_hides_client", "caller_not_trusted"],
+            "{lines:?}"
+        );
+    }
+}
+
+/// `caller_trusted` is there only when the resolver asked: identities
+/// configured and the peer trusted.
+#[test]
+fn rule15_caller_fields_without_a_question() {
+    let lines = [XFF_FORGED, &xfcc(GATEWAY_ID)];
+    // An untrusted peer: the header is not read.
+    let mut args: Vec<&str> = GATEWAY.to_vec();
+    args.extend([
+        "--peer",
+        "10.1.2.3:5000",
+        "--header",
+        lines[0],
+        "--header",
+        lines[1],
+    ]);
+    let (v, status) = json(&args);
+    assert_eq!(status, 0);
+    assert_eq!(v["client"], "10.1.2.3");
+    assert_eq!(v["caller_identity"], Value::Null);
+    assert!(v.get("caller_trusted").is_none(), "{v}");
+    // No identities: the header means nothing.
+    let (v, _) = through_sidecar(&["--source", "deployment:istio-sidecar-xff"], &lines);
+    assert_eq!(v["client"], "203.0.113.7");
+    assert_eq!(v["caller_identity"], Value::Null);
+    assert!(v.get("caller_trusted").is_none(), "{v}");
+}
+
+#[test]
+fn rule15_identity_flags_repeat_take_lists_and_replace_the_deployments() {
+    let own = "spiffe://example.org/ns/ingress/sa/gw";
+    let ns = "spiffe://example.org/ns/edge/";
+    // Repeated, and a comma list: every identity, in order.
+    let (v, _) = through_sidecar(
+        &[
+            "--source",
+            "x-forwarded-for",
+            "--trust",
+            "istio-sidecar",
+            "--identity",
+            &format!("{own}, {ns}"),
+            "--identity",
+            GATEWAY_ID,
+        ],
+        &[XFF_FORGED, &xfcc(GATEWAY_ID)],
+    );
+    assert_eq!(
+        v["configuration"],
+        format!("x-forwarded-for; trust=istio-sidecar; identity={own}, {ns}, {GATEWAY_ID}")
+    );
+    assert_eq!(v["client"], "203.0.113.7");
+    // The namespace admits its workloads.
+    let (v, _) = through_sidecar(
+        &[
+            "--source",
+            "x-forwarded-for",
+            "--trust",
+            "istio-sidecar",
+            "--identity",
+            ns,
+        ],
+        &[XFF_FORGED, &xfcc("spiffe://example.org/ns/edge/sa/any")],
+    );
+    assert_eq!(
+        (&v["client"], &v["caller_trusted"]),
+        (&json!("203.0.113.7"), &json!(true))
+    );
+
+    // --identity replaces the deployment's: the default gateway is then a
+    // caller like any other.
+    let replaced = [GATEWAY, &["--identity", own]].concat();
+    let (v, _) = through_sidecar(&replaced, &[XFF_FORGED, &xfcc(GATEWAY_ID)]);
+    assert_eq!(
+        v["configuration"],
+        format!("x-forwarded-for; trust=istio-sidecar; identity={own}")
+    );
+    assert_eq!(v["client"], "127.0.0.6");
+    assert_eq!(
+        (&v["caller_identity"], &v["caller_trusted"]),
+        (&json!(GATEWAY_ID), &json!(false))
+    );
+    let (v, _) = through_sidecar(&replaced, &[XFF_FORGED, &xfcc(own)]);
+    assert_eq!(v["client"], "203.0.113.7");
+
+    // --identity-header: the identity is read there, and only there.
+    let custom = [GATEWAY, &["--identity-header", "X-Client-Cert"]].concat();
+    let in_custom = format!("X-Client-Cert: URI={GATEWAY_ID}");
+    let (v, _) = through_sidecar(&custom, &[XFF_FORGED, &in_custom]);
+    assert_eq!(
+        v["configuration"],
+        format!(
+            "x-forwarded-for; trust=istio-sidecar; identity={GATEWAY_ID}; identity-header=x-client-cert"
+        )
+    );
+    assert_eq!(
+        (&v["client"], &v["caller_trusted"]),
+        (&json!("203.0.113.7"), &json!(true))
+    );
+    let (v, _) = through_sidecar(&custom, &[XFF_FORGED, &xfcc(GATEWAY_ID)]);
+    assert_eq!(
+        (&v["client"], &v["caller_identity"]),
+        (&json!("127.0.0.6"), &Value::Null)
+    );
+}
+
+#[test]
+fn rule15_sidecar_appends_makes_hop_0_the_callers() {
+    let args = [
+        GATEWAY,
+        &["--sidecar-appends", "--trust", "istio-sidecar, 10.0.0.0/8"],
+    ]
+    .concat();
+    let chain = "X-Forwarded-For: 6.6.6.6, 203.0.113.7, 10.1.2.3";
+    let verdicts = |v: &Value| -> Vec<String> {
+        v["hops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["verdict"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (v, status) = through_sidecar(&args, &[chain, &xfcc(GATEWAY_ID)]);
+    assert_eq!(status, 0);
+    assert!(
+        v["configuration"]
+            .as_str()
+            .unwrap()
+            .ends_with("; sidecar-appends"),
+        "{v}"
+    );
+    assert_eq!(
+        (&v["client"], &v["hop_index"]),
+        (&json!("203.0.113.7"), &json!(1))
+    );
+    assert_eq!(verdicts(&v), ["trusted_proxy", "trusted_caller", "client"]);
+    assert_eq!(v["hops"][1]["detail"], "trusted caller (by identity)");
+    assert_eq!(v["caller_trusted"], true);
+    // An untrusted caller's hop is the client, though 10/8 is trusted.
+    let (v, status) = through_sidecar(&args, &[chain, &xfcc(SLEEP_ID)]);
+    assert_eq!(status, 0);
+    assert_eq!(
+        (&v["client"], &v["hop_index"]),
+        (&json!("10.1.2.3"), &json!(0))
+    );
+    assert_eq!(verdicts(&v), ["trusted_proxy", "client"]);
+    assert_eq!(v["caller_trusted"], false);
+    assert_eq!(
+        diagnostic_codes(&v),
+        ["non_public_client", "caller_not_trusted"]
+    );
+}
+
+#[test]
+fn rule15_the_report_shows_the_caller_on_the_step_it_decided() {
+    // (flags, header lines, the step line, the caller line after it)
+    let trusted = format!("caller {GATEWAY_ID}: a trusted identity");
+    let untrusted = format!("caller {SLEEP_ID}: not a trusted identity");
+    let gateway = xfcc(GATEWAY_ID);
+    let sleep = xfcc(SLEEP_ID);
+    let appends = [GATEWAY, &["--sidecar-appends"]].concat();
+    let chain = "X-Forwarded-For: 203.0.113.7, 10.1.2.3";
+    let table: &[(&[&str], &[&str], &str, &str)] = &[
+        (GATEWAY, &[XFF_FORGED, &gateway], "peer", &trusted),
+        (GATEWAY, &[XFF_FORGED, &sleep], "peer", &untrusted),
+        (
+            GATEWAY,
+            &[XFF_FORGED],
+            "peer",
+            "caller: none (absent, as for a caller without mTLS)",
+        ),
+        (&appends, &[chain, &gateway], "hop 0", &trusted),
+        (&appends, &[chain, &sleep], "hop 0", &untrusted),
+    ];
+    for (flags, lines, step, caller) in table {
+        let mut args: Vec<&str> = flags.to_vec();
+        args.extend(["--peer", "127.0.0.6:40000"]);
+        for line in *lines {
+            args.extend(["--header", line]);
+        }
+        let output = run(&args);
+        assert_eq!(code(&output), 0);
+        let text = String::from_utf8(output.stdout).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.trim() == *caller)
+            .unwrap_or_else(|| panic!("{args:?}: no line {caller:?} in\n{text}"));
+        assert!(
+            lines[at - 1].trim_start().starts_with(step),
+            "{args:?}: {caller:?} follows {:?}, not the {step} step\n{text}",
+            lines[at - 1]
+        );
+    }
+}
+
+#[test]
+fn rule15_usage_errors_exit_2_and_name_the_problem() {
+    let xff = ["--source", "x-forwarded-for", "--trust", "istio-sidecar"];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> { [&xff[..], extra].concat() };
+    let table: Vec<(Vec<&str>, &str)> = vec![
+        (
+            with(&["--identity", "spiffe://Cluster.local/ns/a/sa/b"]),
+            "invalid identity",
+        ),
+        (
+            with(&["--identity", "spiffe://Cluster.local/ns/a/sa/b"]),
+            "lowercase",
+        ),
+        (
+            with(&["--identity", "https://example.org/ns/a/sa/b"]),
+            "SPIFFE id",
+        ),
+        (
+            with(&["--identity", "spiffe://cluster.local/"]),
+            "trust domain alone",
+        ),
+        (
+            with(&["--identity", "spiffe://cluster.local/ns/a/sa/"]),
+            "one namespace",
+        ),
+        (with(&["--identity"]), "--identity needs a value"),
+        (
+            with(&["--sidecar-appends=x"]),
+            "--sidecar-appends takes no value",
+        ),
+        (
+            with(&["--sidecar-appends"]),
+            "sidecar-appends only applies with identity=",
+        ),
+        (
+            with(&["--identity-header", "x-client-cert"]),
+            "identity-header= only applies with identity=",
+        ),
+        (
+            with(&["--identity", GATEWAY_ID, "--identity-header", "bad name"]),
+            "--identity-header",
+        ),
+        (
+            with(&[
+                "--identity",
+                GATEWAY_ID,
+                "--identity-header",
+                "a",
+                "--identity-header",
+                "b",
+            ]),
+            "more than once",
+        ),
+        (
+            with(&[
+                "--identity",
+                GATEWAY_ID,
+                "--identity-header",
+                "x-forwarded-for",
+            ]),
+            "is also the source",
+        ),
+        (
+            vec![
+                "--source",
+                "x-forwarded-for",
+                "--hops",
+                "2",
+                "--trust",
+                "istio-sidecar",
+                "--identity",
+                GATEWAY_ID,
+            ],
+            "hops=",
+        ),
+        (
+            vec!["--identity", GATEWAY_ID],
+            "the source is the peer alone",
+        ),
+        (
+            vec![
+                "--source",
+                "x-real-ip",
+                "--trust",
+                "istio-sidecar",
+                "--identity",
+                GATEWAY_ID,
+                "--sidecar-appends",
+            ],
+            "x-real-ip holds one address",
+        ),
+    ];
+    for (args, needle) in &table {
+        let stderr = usage_error(args);
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: expected {needle:?} in {stderr}"
+        );
+    }
+}
+
+#[test]
+fn help_lists_the_identity_flags() {
+    let output = run(&["--help"]);
+    assert_eq!(code(&output), 0);
+    let text = String::from_utf8(output.stdout).unwrap();
+    for flag in [
+        "--identity SPIFFE-ID",
+        "--identity-header NAME",
+        "--sidecar-appends",
+        "x-forwarded-client-cert",
+    ] {
+        assert!(text.contains(flag), "{flag} missing from {text}");
+    }
+}

@@ -24,7 +24,7 @@ use axum::response::Json;
 use axum::routing::get;
 use axum::{Extension, Router};
 use realip::tower::{ClientIpLayer, DEFAULT_REJECTION_BODY, NO_PEER_BODY};
-use realip::{ClientIp, Peer, Resolution, Resolver};
+use realip::{Caller, ClientIp, Peer, Resolution, Resolver};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -58,6 +58,26 @@ async fn optional_resolution(r: Option<Resolution>) -> String {
     r.map_or_else(|| "none".to_owned(), |r| r.client().to_string())
 }
 
+/// A caller as text: its identity and whether it is trusted.
+fn caller_text(caller: Option<&Caller<'_>>) -> String {
+    match caller {
+        Some(c) if c.is_trusted() => format!("{c} trusted"),
+        Some(c) => format!("{c} untrusted"),
+        None => "none".to_owned(),
+    }
+}
+
+/// `Option<Caller<'static>>`: who called the trusted sidecar (rule 15).
+async fn caller(caller: Option<Caller<'static>>) -> String {
+    caller_text(caller.as_ref())
+}
+
+/// The `Caller<'static>` in the request's extensions, as the layer stored
+/// it.
+async fn stored_caller(request: Request) -> String {
+    caller_text(request.extensions().get::<Caller<'static>>())
+}
+
 /// The routes every test server offers, with no realip set-up.
 fn routes() -> Router {
     Router::new()
@@ -65,6 +85,8 @@ fn routes() -> Router {
         .route("/optional", get(optional_client_ip))
         .route("/resolution", get(resolution))
         .route("/optional-resolution", get(optional_resolution))
+        .route("/caller", get(caller))
+        .route("/stored-caller", get(stored_caller))
 }
 
 fn resolver(config: &str) -> Resolver {
@@ -1087,4 +1109,125 @@ async fn httpbin_url_answers_the_url_the_client_used() {
     let server = httpbin(None);
     let reply = get_path(server.addr, "/url", &["X-Forwarded-Proto: https"]).await;
     assert_eq!(reply.json(), json!({"url": "http://127.0.0.1/url"}));
+}
+
+// ---------------------------------------------------------------------------
+// Rule 15: the caller a trusted sidecar vouched for.
+
+const GATEWAY_ID: &str =
+    "spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account";
+const SLEEP_ID: &str = "spiffe://cluster.local/ns/default/sa/sleep";
+
+fn xfcc_line(uri: &str) -> String {
+    format!(
+        "X-Forwarded-Client-Cert: By=spiffe://cluster.local/ns/shop/sa/web;Hash=ab12;\
+         Subject=\"\";URI={uri}"
+    )
+}
+
+/// (configuration, header lines, /ip's status and body, the caller).
+type CallerRow<'a> = (&'a str, Vec<&'a str>, (u16, &'a str), &'a str);
+
+/// The layer stores a `Caller<'static>` only when the resolver trusts
+/// identities and the peer is a trusted proxy, whatever the walk then
+/// answers; the extractor gives it, from the layer or from a `Resolver`
+/// extension alone. (The test client, 127.0.0.1, is the sidecar when
+/// `loopback` is trusted.)
+#[tokio::test]
+async fn rule15_the_caller_reaches_the_handler() {
+    let identities = format!("x-forwarded-for; trust=loopback; identity={GATEWAY_ID}");
+    let stranger = format!("x-forwarded-for; trust=10.0.0.0/8; identity={GATEWAY_ID}");
+    let no_identities = "x-forwarded-for; trust=loopback".to_owned();
+    let gateway = xfcc_line(GATEWAY_ID);
+    let sleep = xfcc_line(SLEEP_ID);
+    let xff = "X-Forwarded-For: 6.6.6.6, 203.0.113.7";
+    let trusted = format!("{GATEWAY_ID} trusted");
+    let untrusted = format!("{SLEEP_ID} untrusted");
+    let table: Vec<CallerRow> = vec![
+        (
+            &identities,
+            vec![xff, &gateway],
+            (200, "203.0.113.7"),
+            &trusted,
+        ),
+        (
+            &identities,
+            vec![xff, &sleep],
+            (200, "127.0.0.1"),
+            &untrusted,
+        ),
+        (&identities, vec![xff], (200, "127.0.0.1"), "none"),
+        (
+            &identities,
+            vec![xff, &gateway, &gateway],
+            (200, "127.0.0.1"),
+            "none",
+        ),
+        // The caller is who called the sidecar, whatever the walk answers.
+        (
+            &identities,
+            vec!["X-Forwarded-For: 203.0.113.7, garbage", &gateway],
+            (400, ""),
+            &trusted,
+        ),
+        // An untrusted peer: nothing it says about callers is read.
+        (&stranger, vec![xff, &gateway], (200, "127.0.0.1"), "none"),
+        // No identities: the header means nothing.
+        (
+            &no_identities,
+            vec![xff, &gateway],
+            (200, "203.0.113.7"),
+            "none",
+        ),
+    ];
+    for setup in SETUPS {
+        for (config, lines, (status, ip), expected) in &table {
+            let addr = serve(app(setup, config)).await;
+            let reply = get_path(addr, "/ip", lines).await;
+            assert_eq!(reply.status, *status, "{setup:?} {config:?} {lines:?}");
+            if *status == 200 {
+                assert_eq!(reply.body, *ip, "{setup:?} {config:?} {lines:?}");
+            }
+            let reply = get_path(addr, "/caller", lines).await;
+            assert_eq!(
+                (reply.status, reply.body.as_str()),
+                (200, *expected),
+                "{setup:?} {config:?} {lines:?}"
+            );
+            // What the layer stored; without the layer, nothing.
+            let stored = match setup {
+                Setup::Layer => *expected,
+                Setup::Extension => "none",
+            };
+            let reply = get_path(addr, "/stored-caller", lines).await;
+            assert_eq!(
+                (reply.status, reply.body.as_str()),
+                (200, stored),
+                "{setup:?} {config:?} {lines:?}"
+            );
+        }
+    }
+}
+
+/// Where the layer ran, its answer stands: a `Resolver` extension that
+/// trusts identities is not asked again. Without either, the extractor is
+/// a 500 that names the layer.
+#[tokio::test]
+async fn rule15_the_layer_decides_the_caller_when_it_ran() {
+    let app = routes()
+        .layer(ClientIpLayer::new(resolver(
+            "x-forwarded-for; trust=loopback",
+        )))
+        .layer(Extension(resolver(&format!(
+            "x-forwarded-for; trust=loopback; identity={GATEWAY_ID}"
+        ))));
+    let addr = serve(app).await;
+    let lines = ["X-Forwarded-For: 203.0.113.7", &xfcc_line(GATEWAY_ID)];
+    let reply = get_path(addr, "/caller", &lines).await;
+    assert_eq!((reply.status, reply.body.as_str()), (200, "none"));
+
+    let addr = serve(routes()).await;
+    let reply = get_path(addr, "/caller", &lines).await;
+    assert_eq!(reply.status, 500, "{}", reply.body);
+    assert!(reply.body.contains("ClientIpLayer"), "{:?}", reply.body);
 }

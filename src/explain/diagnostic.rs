@@ -460,12 +460,17 @@ pub(crate) fn find(request: &Request<'_>, wanted: Findings) -> Findings {
     if wanted.contains(Findings::ALL_HOPS_TRUSTED)
         && match request.result {
             Err(Error::AllHopsTrusted) => configured_present(),
-            // A header hop in the trusted set is the answer only when
-            // every hop was (a client hop is, by definition, not in it).
-            Ok(r) => {
-                from_header
-                    && matches!(&request.settings.trust, Trust::Proxies(set) if set.contains(r.ip()))
-            }
+            // A trusted header hop is the answer only when every hop was
+            // (a client hop is, by definition, not trusted): in the trusted
+            // set, or the hop of a trusted caller (rule 15), whose address
+            // says nothing either way.
+            Ok(r) => match (r.origin(), &request.settings.trust) {
+                (&Origin::Header { index, .. }, Trust::Proxies(set)) => {
+                    walk::caller_hop_trusted(request.settings, request.peer, request.headers, index)
+                        .unwrap_or_else(|| set.contains(r.ip()))
+                }
+                _ => false,
+            },
             Err(_) => false,
         }
     {
