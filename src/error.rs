@@ -119,6 +119,14 @@ pub enum Error {
          forwarding header, so nothing names the client (a Unix socket has no address)"
     )]
     UnixPeerSentNoHeader,
+    /// The peer is a trusted sidecar on a Unix socket whose caller is not a
+    /// trusted identity (DESIGN rule 15): nothing it says about its caller
+    /// is believed, and a Unix socket has no address to answer with.
+    #[error(
+        "the request came from a trusted proxy on a Unix socket whose caller is not a trusted \
+         identity, so nothing names the client (a Unix socket has no address)"
+    )]
+    UnixPeerCallerNotTrusted,
 }
 
 impl Error {
@@ -138,6 +146,7 @@ impl Error {
             Error::TooManyEmptyElements { .. } => "too_many_empty_elements",
             Error::AllHopsTrusted => "all_hops_trusted",
             Error::UnixPeerSentNoHeader => "unix_peer_sent_no_header",
+            Error::UnixPeerCallerNotTrusted => "unix_peer_caller_not_trusted",
         }
     }
 
@@ -191,6 +200,7 @@ mod tests {
             Error::TooManyEmptyElements { limit: 1 },
             Error::AllHopsTrusted,
             Error::UnixPeerSentNoHeader,
+            Error::UnixPeerCallerNotTrusted,
         ];
         let mut kinds: Vec<_> = all.iter().map(Error::kind).collect();
         assert!(

@@ -492,12 +492,7 @@ impl Callers {
 
     /// Checks the caller settings against the rest and fixes how the
     /// identity is read.
-    fn checked(
-        &mut self,
-        source: &Source,
-        trust: &Trust,
-        unix_peer: bool,
-    ) -> Result<(), ConfigError> {
+    fn checked(&mut self, source: &Source, trust: &Trust) -> Result<(), ConfigError> {
         if self.identities.is_empty() {
             if self.header.is_some() {
                 return Err(ConfigError::IdentityOptionWithoutIdentity {
@@ -511,21 +506,15 @@ impl Callers {
             }
             return Ok(());
         }
-        let no_peer_set = match trust {
-            Trust::Proxies(set) => set.is_empty() && !unix_peer,
-            Trust::Hops { .. } | Trust::HopsFromAnyPeer { .. } => {
-                return Err(ConfigError::IdentityWithHops);
-            }
-        };
+        // (A header source with no trusted proxy at all is refused before
+        // this, as NoTrust.)
+        if matches!(trust, Trust::Hops { .. } | Trust::HopsFromAnyPeer { .. }) {
+            return Err(ConfigError::IdentityWithHops);
+        }
         match source {
             Source::Peer => {
                 return Err(ConfigError::IdentityWithoutTrustedPeer {
                     why: "the source is the peer alone",
-                });
-            }
-            _ if no_peer_set => {
-                return Err(ConfigError::IdentityWithoutTrustedPeer {
-                    why: "no proxy is trusted",
                 });
             }
             Source::Single(name) if self.sidecar_appends => {
@@ -690,8 +679,7 @@ impl Settings {
         if !self.values.allowed_hosts.is_empty() && self.values.host.is_none() {
             return Err(ConfigError::AllowedHostsWithoutHost);
         }
-        self.callers
-            .checked(&self.source, &self.trust, self.trust_unix_peer)?;
+        self.callers.checked(&self.source, &self.trust)?;
         Ok(self)
     }
 }

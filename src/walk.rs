@@ -258,7 +258,8 @@ where
         obs.peer(&peer, Verdict::CallerNotTrusted);
         return match peer_addr {
             Some(addr) => Ok(resolution(addr, peer_origin, peer, 0)),
-            None => Err(Error::NoPeerAddress),
+            // A trusted Unix-socket peer: no address to answer with.
+            None => Err(Error::UnixPeerCallerNotTrusted),
         };
     }
     obs.peer(&peer, verdict);

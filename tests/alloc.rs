@@ -566,7 +566,7 @@ fn caller_identities() {
             &unix,
             Peer::Unix,
             through_sidecar("203.0.113.7", xfcc, &[&sleep]),
-            Err(Error::NoPeerAddress),
+            Err(Error::UnixPeerCallerNotTrusted),
             0,
         ),
     ];

@@ -472,7 +472,7 @@ fn rows() -> Vec<Row> {
             config: format!("x-forwarded-for; unix-peer; identity={GATEWAY_ID}"),
             peer: Peer::Unix,
             headers: vec![forged(), (XFCC, element(SLEEP_ID))],
-            answer: Err(Error::NoPeerAddress),
+            answer: Err(Error::UnixPeerCallerNotTrusted),
             verdicts: &[CallerNotTrusted],
             caller: Some((SLEEP_ID, false)),
         },
