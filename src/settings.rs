@@ -12,7 +12,7 @@ use http::HeaderName;
 
 use crate::header_names;
 use crate::scheme_host::AllowedHosts;
-use crate::trust::{ProxySet, TrustParseError};
+use crate::trust::{LoadedSet, ProxySet, SharedProxySet, TrustParseError};
 
 /// The default bound on the hops a resolver walks.
 pub const DEFAULT_MAX_HOPS: usize = 32;
@@ -109,22 +109,61 @@ pub enum Trust {
         /// How many proxies sit between the client and the application.
         count: usize,
     },
+    /// [`Trust::Proxies`] with a set that can be replaced while requests
+    /// are resolved (a list refreshed from a provider, a file that
+    /// changes). Each resolution loads the set once and judges the peer
+    /// and every hop by it: old set or new, never a mix.
+    SharedProxies(SharedProxySet),
 }
 
 impl Trust {
-    /// The set a peer must be in to send the header (`None`: any peer may).
-    pub(crate) fn peers(&self) -> Option<&ProxySet> {
+    /// The trust one resolution judges by, a shared set loaded once
+    /// (without allocating), so that the peer and every hop are judged by
+    /// the same set.
+    #[inline]
+    pub(crate) fn load(&self) -> Loaded<'_> {
         match self {
-            Trust::Proxies(set) | Trust::Hops { peers: set, .. } => Some(set),
-            Trust::HopsFromAnyPeer { .. } => None,
+            Trust::Proxies(set) => Loaded::InSet(LoadedSet::Fixed(set)),
+            Trust::SharedProxies(shared) => Loaded::InSet(LoadedSet::Shared(shared.load())),
+            Trust::Hops { count, peers } => Loaded::Counted {
+                count: *count,
+                peers: Some(peers),
+            },
+            Trust::HopsFromAnyPeer { count } => Loaded::Counted {
+                count: *count,
+                peers: None,
+            },
         }
     }
 
     /// The hop count, when trust is by count.
     pub(crate) fn count(&self) -> Option<usize> {
         match *self {
-            Trust::Proxies(_) => None,
+            Trust::Proxies(_) | Trust::SharedProxies(_) => None,
             Trust::Hops { count, .. } | Trust::HopsFromAnyPeer { count } => Some(count),
+        }
+    }
+}
+
+/// [`Trust`] as one resolution sees it.
+pub(crate) enum Loaded<'t> {
+    /// Hops, and the peer, are trusted when their address is in the set.
+    InSet(LoadedSet<'t>),
+    /// The `count` nearest hops are trusted, when the peer is in `peers`
+    /// (`None`: any peer).
+    Counted {
+        count: usize,
+        peers: Option<&'t ProxySet>,
+    },
+}
+
+impl Loaded<'_> {
+    /// The set a peer must be in to send the header (`None`: any peer may).
+    #[inline]
+    pub(crate) fn peers(&self) -> Option<&ProxySet> {
+        match self {
+            Loaded::InSet(set) => Some(set),
+            Loaded::Counted { peers, .. } => *peers,
         }
     }
 }
@@ -502,7 +541,8 @@ impl Settings {
         if self.max_hops == 0 || self.max_hops > MAX_HOPS_LIMIT {
             return Err(ConfigError::InvalidMaxHops(self.max_hops));
         }
-        let peers = self.trust.peers();
+        let trust = self.trust.load();
+        let peers = trust.peers();
         if let Some(set) = peers {
             set.check()?;
         }
@@ -525,6 +565,7 @@ impl Settings {
             }
         }
         let trusts_no_address = peers.is_some_and(ProxySet::is_empty);
+        drop(trust);
         match (&self.source, trusts_no_address) {
             (Source::Peer, true) if self.trust_unix_peer => {
                 return Err(ConfigError::TrustWithoutHeader);

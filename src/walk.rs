@@ -33,7 +33,7 @@ use crate::peer::Peer;
 use crate::resolution::{ClientIp, Origin, Resolution};
 use crate::scheme_host::{MAX_HOST_LEN, Missing, OriginalUrl, ValueError, read_host, read_scheme};
 use crate::settings::{
-    Align, AllTrusted, Form, Header, MAX_EMPTY_ELEMENTS, Read, Settings, Trust, ValueRead,
+    Align, AllTrusted, Form, Header, Loaded, MAX_EMPTY_ELEMENTS, Read, Settings, ValueRead,
 };
 use crate::trust::ProxySet;
 use crate::verdict::{Position, Verdict};
@@ -66,19 +66,20 @@ impl Observer for NoObserver {
 /// why: [`Verdict::TrustedProxy`], [`Verdict::TrustedByCount`] or
 /// [`Verdict::TrustedUnixPeer`]; `None` when the peer is the answer (or,
 /// without an address, the request cannot be resolved). `peer` is
-/// canonical.
+/// canonical; `trust` is the settings' trust as loaded for this request
+/// (the walk judges the hops by the same load).
 ///
 /// Rule 1, for the walk and the diagnostics. A PROXY connection whose
 /// header named no source ([`Peer::ProxiedWithoutSource`]) is never
 /// trusted: its peer is an L4 balancer, which writes no HTTP header (rule
 /// 12).
 #[inline]
-pub(crate) fn peer_trust(settings: &Settings, peer: &Peer) -> Option<Verdict> {
+pub(crate) fn peer_trust(settings: &Settings, trust: &Loaded<'_>, peer: &Peer) -> Option<Verdict> {
     if matches!(settings.read, Read::Peer) {
         return None;
     }
     match *peer {
-        Peer::Ip { ip, .. } | Peer::Proxied { ip, .. } => match settings.trust.peers() {
+        Peer::Ip { ip, .. } | Peer::Proxied { ip, .. } => match trust.peers() {
             Some(set) => set.contains_canonical(ip).then_some(Verdict::TrustedProxy),
             None => Some(Verdict::TrustedByCount),
         },
@@ -154,7 +155,12 @@ where
         obs.peer(&peer, Verdict::Malformed(HopError::Unspecified));
         return Err(Error::UnspecifiedPeer);
     }
-    let (Some(verdict), Read::Header(header)) = (peer_trust(settings, &peer), settings.read) else {
+    // Loaded once: the peer and every hop are judged by one set, even
+    // while a shared set is replaced.
+    let trust = settings.trust.load();
+    let (Some(verdict), Read::Header(header)) =
+        (peer_trust(settings, &trust, &peer), settings.read)
+    else {
         // Rule 1: a peer that is not trusted is the client, whatever
         // headers say.
         return match peer_addr {
@@ -183,11 +189,9 @@ where
         answer: None,
     };
     let lines = headers.lines_rev(header.name);
-    let result = match settings.trust {
-        Trust::Proxies(ref set) => chain.run(InSet(set), header.form, lines, obs),
-        Trust::Hops { count, .. } | Trust::HopsFromAnyPeer { count } => {
-            chain.run(Counted(count), header.form, lines, obs)
-        }
+    let result = match trust {
+        Loaded::InSet(ref set) => chain.run(InSet(set), header.form, lines, obs),
+        Loaded::Counted { count, .. } => chain.run(Counted(count), header.form, lines, obs),
     };
     *hop = chain.answer.map(|(index, raw)| ClientHop {
         source: header,

@@ -360,6 +360,8 @@ impl FromStr for Resolver {
 
 impl fmt::Display for Resolver {
     /// A one-line summary: `x-forwarded-for; trust=10.0.0.0/8; max-hops=32`.
+    /// A [`SharedProxySet`](crate::SharedProxySet) is written as the set it
+    /// holds at that moment: a snapshot, which reads back as a fixed set.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.settings;
         write!(f, "{}", s.source)?;
@@ -374,6 +376,8 @@ impl fmt::Display for Resolver {
                 }
             }
             Trust::HopsFromAnyPeer { count } => write!(f, "; hops={count}; any-peer")?,
+            // What the shared set holds now: a snapshot.
+            Trust::SharedProxies(shared) => write!(f, "; trust={shared}")?,
         }
         if s.all_trusted == AllTrusted::Error {
             f.write_str("; all-trusted=error")?;

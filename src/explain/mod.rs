@@ -237,6 +237,7 @@ impl Resolver {
             reads: (values.proto.is_some(), values.host.is_some()),
             dated_ranges: settings
                 .trust
+                .load()
                 .peers()
                 .map(|set| set.presets().filter(|p| p.as_of().is_some()).collect())
                 .unwrap_or_default(),
