@@ -8,6 +8,8 @@
 //! place a configuration is judged; text and files only turn words into
 //! settings.
 
+use std::cell::OnceCell;
+
 use http::HeaderName;
 
 use crate::header_names;
@@ -117,14 +119,14 @@ pub enum Trust {
 }
 
 impl Trust {
-    /// The trust one resolution judges by, a shared set loaded once
-    /// (without allocating), so that the peer and every hop are judged by
-    /// the same set.
+    /// The trust one resolution judges by: a shared set is loaded once
+    /// (without allocating) into `shared`, which the caller keeps for the
+    /// resolution, so that the peer and every hop are judged by one set.
     #[inline]
-    pub(crate) fn load(&self) -> Loaded<'_> {
+    pub(crate) fn load<'t>(&'t self, shared: &'t OnceCell<LoadedSet>) -> Loaded<'t> {
         match self {
-            Trust::Proxies(set) => Loaded::InSet(LoadedSet::Fixed(set)),
-            Trust::SharedProxies(shared) => Loaded::InSet(LoadedSet::Shared(shared.load())),
+            Trust::Proxies(set) => Loaded::InSet(set),
+            Trust::SharedProxies(handle) => Loaded::InSet(shared.get_or_init(|| handle.load())),
             Trust::Hops { count, peers } => Loaded::Counted {
                 count: *count,
                 peers: Some(peers),
@@ -146,9 +148,10 @@ impl Trust {
 }
 
 /// [`Trust`] as one resolution sees it.
+#[derive(Clone, Copy)]
 pub(crate) enum Loaded<'t> {
     /// Hops, and the peer, are trusted when their address is in the set.
-    InSet(LoadedSet<'t>),
+    InSet(&'t ProxySet),
     /// The `count` nearest hops are trusted, when the peer is in `peers`
     /// (`None`: any peer).
     Counted {
@@ -157,13 +160,13 @@ pub(crate) enum Loaded<'t> {
     },
 }
 
-impl Loaded<'_> {
+impl<'t> Loaded<'t> {
     /// The set a peer must be in to send the header (`None`: any peer may).
     #[inline]
-    pub(crate) fn peers(&self) -> Option<&ProxySet> {
+    pub(crate) fn peers(self) -> Option<&'t ProxySet> {
         match self {
             Loaded::InSet(set) => Some(set),
-            Loaded::Counted { peers, .. } => *peers,
+            Loaded::Counted { peers, .. } => peers,
         }
     }
 }
@@ -541,7 +544,8 @@ impl Settings {
         if self.max_hops == 0 || self.max_hops > MAX_HOPS_LIMIT {
             return Err(ConfigError::InvalidMaxHops(self.max_hops));
         }
-        let trust = self.trust.load();
+        let shared = OnceCell::new();
+        let trust = self.trust.load(&shared);
         let peers = trust.peers();
         if let Some(set) = peers {
             set.check()?;
@@ -565,7 +569,6 @@ impl Settings {
             }
         }
         let trusts_no_address = peers.is_some_and(ProxySet::is_empty);
-        drop(trust);
         match (&self.source, trusts_no_address) {
             (Source::Peer, true) if self.trust_unix_peer => {
                 return Err(ConfigError::TrustWithoutHeader);

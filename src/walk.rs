@@ -19,6 +19,7 @@
 //! exact one (a line of bare IPv4 addresses in one pass, a plain `for=`
 //! element without the full RFC 7239 grammar). The readers decide nothing.
 
+use std::cell::OnceCell;
 use std::net::{IpAddr, Ipv4Addr};
 use std::ops::ControlFlow;
 
@@ -74,7 +75,7 @@ impl Observer for NoObserver {
 /// trusted: its peer is an L4 balancer, which writes no HTTP header (rule
 /// 12).
 #[inline]
-pub(crate) fn peer_trust(settings: &Settings, trust: &Loaded<'_>, peer: &Peer) -> Option<Verdict> {
+pub(crate) fn peer_trust(settings: &Settings, trust: Loaded<'_>, peer: &Peer) -> Option<Verdict> {
     if matches!(settings.read, Read::Peer) {
         return None;
     }
@@ -157,9 +158,9 @@ where
     }
     // Loaded once: the peer and every hop are judged by one set, even
     // while a shared set is replaced.
-    let trust = settings.trust.load();
-    let (Some(verdict), Read::Header(header)) =
-        (peer_trust(settings, &trust, &peer), settings.read)
+    let shared = OnceCell::new();
+    let trust = settings.trust.load(&shared);
+    let (Some(verdict), Read::Header(header)) = (peer_trust(settings, trust, &peer), settings.read)
     else {
         // Rule 1: a peer that is not trusted is the client, whatever
         // headers say.
@@ -190,7 +191,7 @@ where
     };
     let lines = headers.lines_rev(header.name);
     let result = match trust {
-        Loaded::InSet(ref set) => chain.run(InSet(set), header.form, lines, obs),
+        Loaded::InSet(set) => chain.run(InSet(set), header.form, lines, obs),
         Loaded::Counted { count, .. } => chain.run(Counted(count), header.form, lines, obs),
     };
     *hop = chain.answer.map(|(index, raw)| ClientHop {

@@ -361,8 +361,9 @@ pub(crate) fn find(request: &Request<'_>, wanted: Findings) -> Findings {
     let configured = request.configured();
     // What costs a lookup is found at most once, and only when a wanted
     // check gets that far (the tracing reporter runs this per request).
-    let trust = std::cell::OnceCell::new();
-    let trust = || trust.get_or_init(|| request.settings.trust.load());
+    let shared = std::cell::OnceCell::new();
+    let loaded = std::cell::OnceCell::new();
+    let trust = || *loaded.get_or_init(|| request.settings.trust.load(&shared));
     let mut trusted_peer = None;
     let mut trusted_peer = || {
         *trusted_peer.get_or_insert_with(|| {

@@ -237,7 +237,7 @@ impl Resolver {
             reads: (values.proto.is_some(), values.host.is_some()),
             dated_ranges: settings
                 .trust
-                .load()
+                .load(&std::cell::OnceCell::new())
                 .peers()
                 .map(|set| set.presets().filter(|p| p.as_of().is_some()).collect())
                 .unwrap_or_default(),

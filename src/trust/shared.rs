@@ -14,13 +14,16 @@
 //! that trusts no proxy, or one that trusts everybody.
 
 use std::fmt;
-use std::ops::Deref;
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Guard};
 
 use super::ProxySet;
 use super::reload::ReloadError;
+
+/// A shared set as loaded for one resolution: the set it held then, kept
+/// alive (and unchanged) until the resolution drops it.
+pub(crate) type LoadedSet = Guard<Arc<ProxySet>>;
 
 /// A handle to a set of trusted proxies that can be replaced atomically
 /// while requests are being resolved.
@@ -149,7 +152,7 @@ impl SharedProxySet {
     /// once the thread has loaded from any handle before, allocates
     /// nothing.
     #[inline]
-    pub(crate) fn load(&self) -> Guard<Arc<ProxySet>> {
+    pub(crate) fn load(&self) -> LoadedSet {
         self.current.load()
     }
 }
@@ -181,25 +184,5 @@ impl fmt::Display for SharedProxySet {
 impl fmt::Debug for SharedProxySet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SharedProxySet({})", **self.load())
-    }
-}
-
-/// A trusted set as one resolution sees it: borrowed from the settings, or
-/// loaded once from a [`SharedProxySet`] and held until the resolution
-/// ends.
-pub(crate) enum LoadedSet<'a> {
-    Fixed(&'a ProxySet),
-    Shared(Guard<Arc<ProxySet>>),
-}
-
-impl Deref for LoadedSet<'_> {
-    type Target = ProxySet;
-
-    #[inline(always)]
-    fn deref(&self) -> &ProxySet {
-        match self {
-            LoadedSet::Fixed(set) => set,
-            LoadedSet::Shared(guard) => guard,
-        }
     }
 }
