@@ -454,6 +454,32 @@ impl<F: FnMut(Result<&ProxySet, &ReloadError>)> Watch<F> {
 /// rewrite within the clock's resolution that keeps the length (one digit
 /// changed) would go unseen. A list of proxies is small, so reading it
 /// every few seconds costs nothing; a change is seen within one interval.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use realip::SharedProxySet;
+/// use realip::trust::ReloadError;
+///
+/// let dir = std::env::temp_dir().join(format!("realip-doc-watcher-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("proxies.txt");
+/// std::fs::write(&path, "10.0.0.0/8\n")?;
+/// let proxies = SharedProxySet::from_file(&path)?;
+/// let watcher = proxies.watch_file(&path, Duration::from_millis(50))?;
+/// assert_eq!(watcher.path(), path);
+///
+/// // The file goes away: the set stays, and the watcher says why.
+/// std::fs::remove_file(&path)?;
+/// let deadline = Instant::now() + Duration::from_secs(30);
+/// while !matches!(watcher.last_error().as_deref(), Some(ReloadError::Read { .. })) {
+///     assert!(Instant::now() < deadline, "the missing file was not reported");
+///     std::thread::sleep(Duration::from_millis(10));
+/// }
+/// assert_eq!(proxies.current().to_string(), "10.0.0.0/8");
+/// watcher.stop();
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct FileWatcher {
     path: PathBuf,
@@ -478,7 +504,8 @@ impl FileWatcher {
             .clone()
     }
 
-    /// Stops the thread and waits for it, as dropping the watcher does.
+    /// Stops the thread and waits for it, as dropping the watcher does:
+    /// the file is not read again.
     pub fn stop(self) {}
 }
 
