@@ -10,6 +10,7 @@
 //! - The watcher sees a rewritten file, a file renamed over, and a
 //!   Kubernetes-style symlink swap; it reports a failure once and clears
 //!   it when a reload succeeds; it stops when dropped.
+//! - With feature `tracing`, a refusal is a warning and a change is said.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -620,5 +621,79 @@ fn explanations_judge_by_the_set_held_now() {
     assert_eq!(
         explanation.configuration,
         "x-forwarded-for; trust=10.0.0.0/8, cloudflare"
+    );
+}
+
+/// Collects every event as its level and its fields, written out.
+#[derive(Clone, Default)]
+struct Events(Arc<std::sync::Mutex<Vec<(tracing::Level, String)>>>);
+
+struct Fields(String);
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0 += &format!("{}={value:?}; ", field.name());
+    }
+}
+
+impl tracing::Subscriber for Events {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut fields = Fields(String::new());
+        event.record(&mut fields);
+        let level = *event.metadata().level();
+        self.0.lock().unwrap().push((level, fields.0));
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// With feature `tracing`, a refused set is a warning that says why, and a
+/// reload that changes the set says so.
+#[test]
+fn a_failed_reload_is_a_warning_and_a_change_is_said() {
+    let dir = TempDir::new("tracing");
+    let path = dir.join("proxies.txt");
+    std::fs::write(&path, "10.0.0.0/8\n").unwrap();
+    let shared = SharedProxySet::from_file(&path).unwrap();
+    let events = Events::default();
+    tracing::subscriber::with_default(events.clone(), || {
+        std::fs::write(&path, "10.0.0.0/8\n10.0.0.1/8\n").unwrap();
+        assert!(shared.reload_from_file(&path).is_err());
+        assert!(shared.store(ProxySet::new()).is_err());
+        std::fs::write(&path, "10.0.0.0/8\n192.0.2.0/24\n").unwrap();
+        assert!(shared.reload_from_file(&path).unwrap());
+        assert!(!shared.reload_from_file(&path).unwrap());
+    });
+    let events = events.0.lock().unwrap();
+    let [(first, broken), (second, empty), (third, changed)] = &events[..] else {
+        panic!("{events:#?}");
+    };
+    assert_eq!(
+        (*first, *second, *third),
+        (
+            tracing::Level::WARN,
+            tracing::Level::WARN,
+            tracing::Level::INFO
+        )
+    );
+    assert!(
+        broken.contains("kept the last good set") && broken.contains("line 2"),
+        "{broken}"
+    );
+    assert!(
+        empty.contains("kept the last good set") && empty.contains("empty"),
+        "{empty}"
+    );
+    assert!(
+        changed.contains("reloaded") && changed.contains("10.0.0.0/8, 192.0.2.0/24"),
+        "{changed}"
     );
 }
