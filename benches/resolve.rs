@@ -18,7 +18,7 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use realip::{Error, ProxySet, Resolver, Source};
+use realip::{Error, ProxySet, Resolver, SharedProxySet, Source};
 
 /// The five trusted ranges of a typical private deployment.
 const TRUSTED: &str = "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7";
@@ -138,6 +138,21 @@ fn resolve(c: &mut Criterion) {
         &hop_count,
         peer(GATEWAY),
         &headers("x-forwarded-for", "198.51.100.1, 203.0.113.7, 10.0.0.1"),
+        "203.0.113.7",
+    );
+    // xff_3_hops with the same ranges behind a SharedProxySet: the cost of
+    // loading a set that can be replaced (once per resolution).
+    let shared = Resolver::builder()
+        .x_forwarded_for()
+        .trusted_shared_proxies(SharedProxySet::new(trusted()))
+        .build()
+        .expect("a valid configuration");
+    bench_resolve(
+        c,
+        "xff_3_hops_shared_set",
+        &shared,
+        peer(GATEWAY),
+        &headers("x-forwarded-for", "203.0.113.7, 10.0.0.1, 10.0.0.2"),
         "203.0.113.7",
     );
 }

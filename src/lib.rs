@@ -65,8 +65,10 @@
 //! ## Modules
 //!
 //! - [`trust`]: sets of trusted proxies ([`ProxySet`]), presets (among
-//!   them dated lists a provider publishes, such as Cloudflare's), and
-//!   readers of the lists providers publish.
+//!   them dated lists a provider publishes, such as Cloudflare's), readers
+//!   of the lists providers publish, and [`SharedProxySet`], a set that
+//!   is replaced while requests are resolved (from a file that is watched,
+//!   or a list you fetch).
 //! - [`resolver`]: the [`Resolver`], its builder and configuration types;
 //!   [`Resolver::resolve_url`] also reads the scheme and host the client
 //!   used ([`OriginalUrl`]), beside the hop that named it.
@@ -148,4 +150,4 @@ pub use resolver::{
     Align, AllTrusted, ConfigError, Resolver, ResolverBuilder, Source, Trust, ValueSource,
 };
 pub use scheme_host::{AllowedHosts, Host, OriginalUrl, Scheme, ValueError};
-pub use trust::{Preset, ProxySet};
+pub use trust::{Preset, ProxySet, SharedProxySet};

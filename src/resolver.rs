@@ -35,7 +35,7 @@ use crate::peer::Peer;
 use crate::resolution::Resolution;
 use crate::scheme_host::{AllowedHosts, OriginalUrl};
 use crate::settings::Settings;
-use crate::trust::ProxySet;
+use crate::trust::{ProxySet, SharedProxySet};
 use crate::walk::{self, NoObserver};
 
 pub use crate::header_names::MAX_CUSTOM_NAMES;
@@ -305,6 +305,34 @@ impl ResolverBuilder {
     /// Trusts the hops whose address is in `proxies`.
     pub fn trusted_proxies(mut self, proxies: impl Into<ProxySet>) -> Self {
         self.settings.trust = Trust::Proxies(proxies.into());
+        self
+    }
+
+    /// Trusts the hops whose address is in the set `proxies` holds when a
+    /// request is resolved: a set that can be replaced while requests are
+    /// being resolved ([`Trust::SharedProxies`]). Each resolution loads the
+    /// set once, without a lock or an allocation, and judges the peer and
+    /// every hop by it. [`build`](Self::build) checks the set held then, as
+    /// it checks a plain one; later sets are checked when they are stored.
+    ///
+    /// ```
+    /// use realip::{Preset, ProxySet, Resolver, SharedProxySet};
+    ///
+    /// // Start from the built-in list; store a fresher one when fetched.
+    /// let cloudflare = SharedProxySet::new(ProxySet::preset(Preset::Cloudflare));
+    /// let resolver = Resolver::builder()
+    ///     .single_header(http::HeaderName::from_static("cf-connecting-ip"))
+    ///     .trusted_shared_proxies(cloudflare.clone())
+    ///     .build()?;
+    /// assert_eq!(resolver.to_string(), "cf-connecting-ip; trust=cloudflare");
+    ///
+    /// cloudflare.store(ProxySet::from_lines("173.245.48.0/20\n2400:cb00::/32\n")?)?;
+    /// // The text form shows what the set holds now.
+    /// assert_eq!(resolver.to_string(), "cf-connecting-ip; trust=173.245.48.0/20, 2400:cb00::/32");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn trusted_shared_proxies(mut self, proxies: SharedProxySet) -> Self {
+        self.settings.trust = Trust::SharedProxies(proxies);
         self
     }
 

@@ -8,12 +8,14 @@
 //! place a configuration is judged; text and files only turn words into
 //! settings.
 
+use std::cell::OnceCell;
+
 use http::HeaderName;
 
 use crate::header_names;
 use crate::identity::{Identity, IdentityError};
 use crate::scheme_host::AllowedHosts;
-use crate::trust::{ProxySet, TrustParseError};
+use crate::trust::{LoadedSet, ProxySet, SharedProxySet, TrustParseError};
 
 /// The default bound on the hops a resolver walks.
 pub const DEFAULT_MAX_HOPS: usize = 32;
@@ -110,22 +112,62 @@ pub enum Trust {
         /// How many proxies sit between the client and the application.
         count: usize,
     },
+    /// [`Trust::Proxies`] with a set that can be replaced while requests
+    /// are resolved (a list refreshed from a provider, a file that
+    /// changes). Each resolution loads the set once and judges the peer
+    /// and every hop by it: old set or new, never a mix.
+    SharedProxies(SharedProxySet),
 }
 
 impl Trust {
-    /// The set a peer must be in to send the header (`None`: any peer may).
-    pub(crate) fn peers(&self) -> Option<&ProxySet> {
+    /// The trust one resolution judges by: a shared set is loaded once
+    /// (without allocating) into `shared`, which the caller keeps for the
+    /// resolution, so that the peer and every hop are judged by one set.
+    #[inline]
+    pub(crate) fn load<'t>(&'t self, shared: &'t OnceCell<LoadedSet>) -> Loaded<'t> {
         match self {
-            Trust::Proxies(set) | Trust::Hops { peers: set, .. } => Some(set),
-            Trust::HopsFromAnyPeer { .. } => None,
+            Trust::Proxies(set) => Loaded::InSet(set),
+            Trust::SharedProxies(handle) => Loaded::InSet(shared.get_or_init(|| handle.load())),
+            Trust::Hops { count, peers } => Loaded::Counted {
+                count: *count,
+                peers: Some(peers),
+            },
+            Trust::HopsFromAnyPeer { count } => Loaded::Counted {
+                count: *count,
+                peers: None,
+            },
         }
     }
 
     /// The hop count, when trust is by count.
     pub(crate) fn count(&self) -> Option<usize> {
         match *self {
-            Trust::Proxies(_) => None,
+            Trust::Proxies(_) | Trust::SharedProxies(_) => None,
             Trust::Hops { count, .. } | Trust::HopsFromAnyPeer { count } => Some(count),
+        }
+    }
+}
+
+/// [`Trust`] as one resolution sees it.
+#[derive(Clone, Copy)]
+pub(crate) enum Loaded<'t> {
+    /// Hops, and the peer, are trusted when their address is in the set.
+    InSet(&'t ProxySet),
+    /// The `count` nearest hops are trusted, when the peer is in `peers`
+    /// (`None`: any peer).
+    Counted {
+        count: usize,
+        peers: Option<&'t ProxySet>,
+    },
+}
+
+impl<'t> Loaded<'t> {
+    /// The set a peer must be in to send the header (`None`: any peer may).
+    #[inline]
+    pub(crate) fn peers(self) -> Option<&'t ProxySet> {
+        match self {
+            Loaded::InSet(set) => Some(set),
+            Loaded::Counted { peers, .. } => peers,
         }
     }
 }
@@ -630,7 +672,9 @@ impl Settings {
         if self.max_hops == 0 || self.max_hops > MAX_HOPS_LIMIT {
             return Err(ConfigError::InvalidMaxHops(self.max_hops));
         }
-        let peers = self.trust.peers();
+        let shared = OnceCell::new();
+        let trust = self.trust.load(&shared);
+        let peers = trust.peers();
         if let Some(set) = peers {
             set.check()?;
         }

@@ -20,6 +20,14 @@
 //! an IPv6 range). A set never trusts an address its
 //! [`Display`](std::fmt::Display) does not show.
 //!
+//! Sets that change (a provider's published ranges, a file that deployments
+//! update) live behind a [`SharedProxySet`]: a handle whose set is replaced
+//! whole while requests are being resolved, by [`store`](SharedProxySet::store),
+//! from a file on demand ([`reload_from_file`](SharedProxySet::reload_from_file))
+//! or whenever the file changes ([`watch_file`](SharedProxySet::watch_file)).
+//! Only a non-empty set that passes [`ProxySet::check`] is swapped in; a
+//! failed reload keeps the last good set and says why.
+//!
 //! ```
 //! use realip::ProxySet;
 //!
@@ -38,10 +46,15 @@ use std::str::FromStr;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 mod published;
+mod reload;
 #[cfg(feature = "serde")]
 mod serde;
+mod shared;
 
 pub use published::PublishedListError;
+pub use reload::{FileWatcher, MAX_FILE_LEN, ReloadError};
+pub(crate) use shared::LoadedSet;
+pub use shared::SharedProxySet;
 
 /// A named set of address ranges for a common kind of proxy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -329,7 +342,8 @@ type Refusal = fn(String) -> TrustParseError;
 ///
 /// Build it from text, from presets, or from [`IpNet`]s; look addresses up
 /// with [`contains`](ProxySet::contains). Cloning copies the ranges; share
-/// one set behind the [`Resolver`](crate::Resolver) that owns it.
+/// one set behind the [`Resolver`](crate::Resolver) that owns it, or
+/// behind a [`SharedProxySet`] to replace it while requests are resolved.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct ProxySet {
     /// As given, for display and round-tripping.

@@ -19,6 +19,7 @@
 //! exact one (a line of bare IPv4 addresses in one pass, a plain `for=`
 //! element without the full RFC 7239 grammar). The readers decide nothing.
 
+use std::cell::OnceCell;
 use std::net::{IpAddr, Ipv4Addr};
 use std::ops::ControlFlow;
 
@@ -33,7 +34,7 @@ use crate::peer::Peer;
 use crate::resolution::{ClientIp, Origin, Resolution};
 use crate::scheme_host::{MAX_HOST_LEN, Missing, OriginalUrl, ValueError, read_host, read_scheme};
 use crate::settings::{
-    Align, AllTrusted, Form, Header, MAX_EMPTY_ELEMENTS, Read, Settings, Trust, ValueRead,
+    Align, AllTrusted, Form, Header, Loaded, MAX_EMPTY_ELEMENTS, Read, Settings, ValueRead,
 };
 use crate::trust::ProxySet;
 use crate::verdict::{Position, Verdict};
@@ -72,19 +73,20 @@ impl Observer for NoObserver {
 /// why: [`Verdict::TrustedProxy`], [`Verdict::TrustedByCount`] or
 /// [`Verdict::TrustedUnixPeer`]; `None` when the peer is the answer (or,
 /// without an address, the request cannot be resolved). `peer` is
-/// canonical.
+/// canonical; `trust` is the settings' trust as loaded for this request
+/// (the walk judges the hops by the same load).
 ///
 /// Rule 1, for the walk and the diagnostics. A PROXY connection whose
 /// header named no source ([`Peer::ProxiedWithoutSource`]) is never
 /// trusted: its peer is an L4 balancer, which writes no HTTP header (rule
 /// 12).
 #[inline]
-pub(crate) fn peer_trust(settings: &Settings, peer: &Peer) -> Option<Verdict> {
+pub(crate) fn peer_trust(settings: &Settings, trust: Loaded<'_>, peer: &Peer) -> Option<Verdict> {
     if matches!(settings.read, Read::Peer) {
         return None;
     }
     match *peer {
-        Peer::Ip { ip, .. } | Peer::Proxied { ip, .. } => match settings.trust.peers() {
+        Peer::Ip { ip, .. } | Peer::Proxied { ip, .. } => match trust.peers() {
             Some(set) => set.contains_canonical(ip).then_some(Verdict::TrustedProxy),
             None => Some(Verdict::TrustedByCount),
         },
@@ -107,7 +109,8 @@ pub(crate) fn caller<'h, H: HeaderLines + ?Sized>(
     if peer.ip().is_some_and(|ip| ip.is_unspecified()) {
         return None;
     }
-    peer_trust(settings, peer)?;
+    let shared = OnceCell::new();
+    peer_trust(settings, settings.trust.load(&shared), peer)?;
     Some(xfcc::caller_uri(headers.lines_rev(name)))
 }
 
@@ -195,7 +198,12 @@ where
         obs.peer(&peer, Verdict::Malformed(HopError::Unspecified));
         return Err(Error::UnspecifiedPeer);
     }
-    let (Some(verdict), Read::Header(header)) = (peer_trust(settings, &peer), settings.read) else {
+    // Loaded once: the peer and every hop are judged by one set, even
+    // while a shared set is replaced.
+    let shared = OnceCell::new();
+    let trust = settings.trust.load(&shared);
+    let (Some(verdict), Read::Header(header)) = (peer_trust(settings, trust, &peer), settings.read)
+    else {
         // Rule 1: a peer that is not trusted is the client, whatever
         // headers say.
         return match peer_addr {
@@ -211,16 +219,14 @@ where
     };
     if let Some(name) = settings.callers.read {
         let start = (peer, peer_addr, peer_origin, header, verdict);
-        return walk_past_caller::<H, O, HOP>(settings, start, name, headers, obs, hop);
+        return walk_past_caller::<H, O, HOP>(settings, trust, start, name, headers, obs, hop);
     }
     obs.peer(&peer, verdict);
     let mut chain = Chain::<HOP>::new(settings, peer, peer_addr, peer_origin, header.name, 1);
     let lines = headers.lines_rev(header.name);
-    let result = match settings.trust {
-        Trust::Proxies(ref set) => chain.run(InSet(set), header.form, lines, obs),
-        Trust::Hops { count, .. } | Trust::HopsFromAnyPeer { count } => {
-            chain.run(Counted(count), header.form, lines, obs)
-        }
+    let result = match trust {
+        Loaded::InSet(set) => chain.run(InSet(set), header.form, lines, obs),
+        Loaded::Counted { count, .. } => chain.run(Counted(count), header.form, lines, obs),
     };
     *hop = chain.client_hop(header);
     result
@@ -232,6 +238,7 @@ where
 #[inline(never)]
 fn walk_past_caller<'h, H, O, const HOP: bool>(
     settings: &Settings,
+    trust: Loaded<'_>,
     (peer, peer_addr, peer_origin, header, verdict): (
         Peer,
         Option<HopAddr>,
@@ -267,21 +274,19 @@ where
     let before = if appends { 1 } else { 2 };
     let mut chain = Chain::<HOP>::new(settings, peer, peer_addr, peer_origin, header.name, before);
     let lines = headers.lines_rev(header.name);
-    let result = match settings.trust {
+    let result = match trust {
         // The newest hop is the caller's: trusted exactly when it is.
-        Trust::Proxies(ref set) if appends => {
+        Loaded::InSet(set) if appends => {
             let first = CallerHop {
                 trusted,
                 rest: InSet(set),
             };
             chain.run(first, header.form, lines, obs)
         }
-        Trust::Proxies(ref set) => chain.run(InSet(set), header.form, lines, obs),
+        Loaded::InSet(set) => chain.run(InSet(set), header.form, lines, obs),
         // Settings::checked refuses identities with a hop count; were one
         // let through, the count alone would decide, as without them.
-        Trust::Hops { count, .. } | Trust::HopsFromAnyPeer { count } => {
-            chain.run(Counted(count), header.form, lines, obs)
-        }
+        Loaded::Counted { count, .. } => chain.run(Counted(count), header.form, lines, obs),
     };
     *hop = chain.client_hop(header);
     result

@@ -408,6 +408,62 @@ fn scheme_and_host_beside_the_client() {
     }
 }
 
+/// A set that can be replaced while requests are resolved is loaded once
+/// per resolution without the heap, before and after it is replaced.
+/// (arc-swap registers a thread the first time it loads from any handle,
+/// which allocates once: a cost per thread, not per resolution, shown and
+/// paid here before counting.)
+#[test]
+fn shared_set() {
+    let shared = realip::SharedProxySet::new(trusted());
+    let resolver = Resolver::builder()
+        .x_forwarded_for()
+        .trusted_shared_proxies(shared.clone())
+        .build()
+        .unwrap();
+    let name = HeaderName::from_static("x-forwarded-for");
+    let three_hops = headers(name.clone(), &["203.0.113.7, 10.1.2.3", "[fd00::1]:8080"]);
+    let first = heap_events(|| drop(black_box(resolver.resolve(gateway(), &three_hops))));
+    assert!(first <= 1, "the thread's first load: {first} heap events");
+
+    let result = assert_no_heap("shared set", &resolver, gateway(), &three_hops);
+    assert_eq!(client(&result), "203.0.113.7");
+    assert_eq!(result.unwrap().trusted_proxies(), 3);
+    let attacker: SocketAddr = "198.51.100.66:5555".parse().unwrap();
+    let result = assert_no_heap(
+        "shared set, untrusted peer",
+        &resolver,
+        attacker,
+        &three_hops,
+    );
+    assert_eq!(client(&result), "198.51.100.66");
+    let malformed = headers(name, &["evil, 10.0.0.2"]);
+    let result = assert_no_heap(
+        "shared set, malformed hop",
+        &resolver,
+        gateway(),
+        &malformed,
+    );
+    assert_eq!(
+        result.unwrap_err(),
+        Error::MalformedHop {
+            index: 1,
+            reason: realip::HopError::InvalidAddress,
+        }
+    );
+
+    // Replaced (outside the count: a store allocates the new set's
+    // reference count), then resolved with the new set, still without the
+    // heap: 10.1.2.3 is no longer a proxy.
+    assert!(
+        shared
+            .store("10.0.0.0/16, fc00::/7".parse().unwrap())
+            .unwrap()
+    );
+    let result = assert_no_heap("shared set, replaced", &resolver, gateway(), &three_hops);
+    assert_eq!(client(&result), "10.1.2.3");
+}
+
 // ---------------------------------------------------------------------------
 // Rule 15: caller identities.
 

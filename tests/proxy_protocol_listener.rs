@@ -18,7 +18,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use realip::proxy_protocol::{Command, Mode, ProxyConnInfo, ProxyProtocolListener};
 use realip::tower::{ClientIpLayer, peer_from_extensions};
-use realip::{Peer, ProxySet, Resolution, Resolver};
+use realip::{Peer, ProxySet, Resolution, Resolver, SharedProxySet};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -469,6 +469,52 @@ async fn a_full_handshake_pool_still_serves_a_valid_header_at_once() {
         silent.extend(silent_connections(server, 1).await);
     }
     drop(silent);
+}
+
+/// Senders in a file that is reloaded: a sender the file gains is trusted
+/// from the next connection on, one it loses is refused, and a broken file
+/// changes nothing.
+#[tokio::test]
+async fn a_sender_added_by_a_reload_is_then_trusted() {
+    let dir = std::env::temp_dir().join(format!("realip-listener-reload-{}", process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("senders.txt");
+    std::fs::write(&path, "# the balancers\n127.0.0.2\n").unwrap();
+    let senders = SharedProxySet::from_file(&path).unwrap();
+    let listener = ProxyProtocolListener::builder(senders.clone())
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    assert_eq!(listener.trusted_senders().to_string(), "127.0.0.2");
+    let server = serve(listener, "peer").await;
+    let from = |local: &'static str| async move {
+        let conn = connect_from(local, server).await;
+        answered_at_once(conn, &valid_request(), local).await
+    };
+    let served_by = |answer: Option<(u16, String)>| {
+        let (status, body) = answer.expect("served, not closed");
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["client"], "203.0.113.7");
+        v["socket_peer"].as_str().unwrap().to_owned()
+    };
+
+    assert!(served_by(from("127.0.0.2:0").await).starts_with("127.0.0.2:"));
+    assert_eq!(from("127.0.0.3:0").await, None, "not a sender yet");
+
+    std::fs::write(&path, "127.0.0.2\n127.0.0.3  # the new balancer\n").unwrap();
+    assert!(senders.reload_from_file(&path).unwrap());
+    assert!(served_by(from("127.0.0.3:0").await).starts_with("127.0.0.3:"));
+
+    std::fs::write(&path, "127.0.0.3\n").unwrap();
+    assert!(senders.reload_from_file(&path).unwrap());
+    assert_eq!(from("127.0.0.2:0").await, None, "no longer a sender");
+
+    std::fs::write(&path, "127.0.0.3\n127.0.0.2/33\n").unwrap();
+    assert_eq!(senders.reload_from_file(&path).unwrap_err().line(), Some(2));
+    assert!(served_by(from("127.0.0.3:0").await).starts_with("127.0.0.3:"));
+    assert_eq!(from("127.0.0.2:0").await, None);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]

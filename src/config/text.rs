@@ -395,6 +395,8 @@ impl FromStr for Resolver {
 
 impl fmt::Display for Resolver {
     /// A one-line summary: `x-forwarded-for; trust=10.0.0.0/8; max-hops=32`.
+    /// A [`SharedProxySet`](crate::SharedProxySet) is written as the set it
+    /// holds at that moment: a snapshot, which reads back as a fixed set.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.settings;
         write!(f, "{}", s.source)?;
@@ -409,6 +411,8 @@ impl fmt::Display for Resolver {
                 }
             }
             Trust::HopsFromAnyPeer { count } => write!(f, "; hops={count}; any-peer")?,
+            // What the shared set holds now: a snapshot.
+            Trust::SharedProxies(shared) => write!(f, "; trust={shared}")?,
         }
         // Who else is trusted, beside the proxies.
         let callers = &s.callers;

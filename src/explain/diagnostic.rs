@@ -11,7 +11,8 @@
 //!
 //! Whether the peer is a trusted proxy is [`peer_trust`]'s answer, the one
 //! the walk itself follows; it is never read back from the explanation's
-//! steps, whose verdicts describe the answer.
+//! steps, whose verdicts describe the answer. (A shared trusted set is
+//! loaded again here: a reload between the walk and this look is seen.)
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -23,7 +24,7 @@ use crate::header_names::FORWARDING_HEADERS;
 use crate::peer::Peer;
 use crate::resolution::{Origin, Resolution};
 use crate::scheme_host::{Missing, OriginalUrl};
-use crate::settings::{Form, Header, Read, Settings, Trust};
+use crate::settings::{Form, Header, Loaded, Read, Settings};
 use crate::walk::{self, peer_trust};
 
 /// Something the request says about the deployment.
@@ -397,10 +398,13 @@ pub(crate) fn find(request: &Request<'_>, wanted: Findings) -> Findings {
     let configured = request.configured();
     // What costs a lookup is found at most once, and only when a wanted
     // check gets that far (the tracing reporter runs this per request).
+    let shared = std::cell::OnceCell::new();
+    let loaded = std::cell::OnceCell::new();
+    let trust = || *loaded.get_or_init(|| request.settings.trust.load(&shared));
     let mut trusted_peer = None;
     let mut trusted_peer = || {
         *trusted_peer.get_or_insert_with(|| {
-            from_header || peer_trust(request.settings, request.peer).is_some()
+            from_header || peer_trust(request.settings, trust(), request.peer).is_some()
         })
     };
     let mut present = None;
@@ -464,10 +468,12 @@ pub(crate) fn find(request: &Request<'_>, wanted: Findings) -> Findings {
             // (a client hop is, by definition, not trusted): in the trusted
             // set, or the hop of a trusted caller (rule 15), whose address
             // says nothing either way.
-            Ok(r) => match (r.origin(), &request.settings.trust) {
-                (&Origin::Header { index, .. }, Trust::Proxies(set)) => {
+            Ok(r) => match *r.origin() {
+                Origin::Header { index, .. } => {
                     walk::caller_hop_trusted(request.settings, request.peer, request.headers, index)
-                        .unwrap_or_else(|| set.contains(r.ip()))
+                        .unwrap_or_else(
+                            || matches!(trust(), Loaded::InSet(set) if set.contains(r.ip())),
+                        )
                 }
                 _ => false,
             },

@@ -297,6 +297,7 @@ impl Resolver {
             caller_step,
             dated_ranges: settings
                 .trust
+                .load(&std::cell::OnceCell::new())
                 .peers()
                 .map(|set| set.presets().filter(|p| p.as_of().is_some()).collect())
                 .unwrap_or_default(),

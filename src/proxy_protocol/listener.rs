@@ -18,7 +18,7 @@ use super::conn_info::ProxyConnInfo;
 use super::decode::decode;
 use super::error::{DecodeError, InvalidHeader};
 use super::stream::ProxiedStream;
-use crate::trust::ProxySet;
+use crate::trust::{ProxySet, SharedProxySet};
 
 /// How long a sender has to deliver a complete header, by default. The
 /// specification asks for at least 3 seconds, to cover a TCP retransmit.
@@ -62,7 +62,7 @@ enum Dropped {
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct ProxyProtocolListenerBuilder {
-    senders: ProxySet,
+    senders: SharedProxySet,
     mode: Mode,
     header_timeout: Duration,
     max_handshakes: usize,
@@ -212,10 +212,30 @@ impl Drop for SlotGuard {
 
 impl ProxyProtocolListener {
     /// A builder for a listener that accepts PROXY headers from
-    /// `trusted_senders` only.
-    pub fn builder(trusted_senders: ProxySet) -> ProxyProtocolListenerBuilder {
+    /// `trusted_senders` only: a [`ProxySet`], or a [`SharedProxySet`]
+    /// whose set can be replaced while the listener runs (each connection
+    /// is judged by the set held when it is accepted).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use realip::SharedProxySet;
+    /// use realip::proxy_protocol::ProxyProtocolListener;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The balancers' addresses, kept in a file that deployments update.
+    /// let balancers = SharedProxySet::from_file("/etc/realip/balancers.txt")?;
+    /// let _watcher = balancers.watch_file("/etc/realip/balancers.txt", Duration::from_secs(10))?;
+    /// let mut listener = ProxyProtocolListener::builder(balancers)
+    ///     .bind("0.0.0.0:8080")
+    ///     .await?;
+    /// let (stream, info) = listener.accept().await?;
+    /// # drop((stream, info));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn builder(trusted_senders: impl Into<SharedProxySet>) -> ProxyProtocolListenerBuilder {
         ProxyProtocolListenerBuilder {
-            senders: trusted_senders,
+            senders: trusted_senders.into(),
             mode: Mode::Required,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             max_handshakes: DEFAULT_MAX_HANDSHAKES,
@@ -236,9 +256,10 @@ impl ProxyProtocolListener {
         self.tcp.local_addr()
     }
 
-    /// The senders whose headers are accepted.
-    pub fn trusted_senders(&self) -> &ProxySet {
-        &self.config.senders
+    /// The senders whose headers are accepted now (a snapshot, when they
+    /// are a [`SharedProxySet`]).
+    pub fn trusted_senders(&self) -> Arc<ProxySet> {
+        self.config.senders.current()
     }
 
     /// What happens to connections from other peers.
@@ -289,7 +310,7 @@ impl ProxyProtocolListener {
                 Poll::Ready(Err(e)) if is_connection_error(&e) => continue,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             };
-            if self.config.senders.contains(peer.ip()) {
+            if self.config.senders.load().contains(peer.ip()) {
                 self.start_handshake(tcp, peer);
                 continue;
             }

@@ -90,8 +90,7 @@ impl ProxySet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_lines(text: &str) -> Result<ProxySet, PublishedListError> {
-        let mut set = ProxySet::new();
-        let mut entries = 0;
+        let mut entries = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let entry = line.split('#').next().unwrap_or("").trim();
             if entry.is_empty() {
@@ -103,12 +102,13 @@ impl ProxySet {
                     line: i + 1,
                     reason,
                 })?;
-            set.extend(std::iter::once(entry));
-            entries += 1;
+            entries.push(entry);
         }
-        if entries == 0 {
+        if entries.is_empty() {
             return Err(PublishedListError::Empty(String::new()));
         }
+        // One extend: the ranges are sorted and merged once, not per line.
+        let set: ProxySet = entries.into_iter().collect();
         set.check().map_err(PublishedListError::Meaningless)?;
         Ok(set)
     }
