@@ -144,6 +144,7 @@ pub use forwarded::ElementError;
 pub use identity::{Caller, Identity, IdentityError};
 pub use peer::Peer;
 pub use resolution::{ClientIp, Origin, Resolution};
+pub use resolution::{PrefixError, RateLimitPrefixes};
 pub use resolver::{
     Align, AllTrusted, ConfigError, Resolver, ResolverBuilder, Source, Trust, ValueSource,
 };
