@@ -80,6 +80,10 @@
 //! - `tower` (feature `tower`): [`ClientIpLayer`](crate::tower::ClientIpLayer),
 //!   resolving once per request; `axum` (feature `axum`): extractors for
 //!   [`ClientIp`], [`Resolution`] and the original URL.
+//! - `governor` (feature `governor`): a key extractor for tower_governor's
+//!   rate limits, keyed by the resolved client's network (IPv4 `/32`, IPv6
+//!   `/64`, an embedded IPv4 as IPv4; [`RateLimitPrefixes`]), never by a
+//!   header the client writes.
 //! - `proxy_protocol` (feature `proxy-protocol`): PROXY protocol v1/v2
 //!   decoding and a tokio listener that accepts it only from configured
 //!   senders; its source becomes the peer.
@@ -109,6 +113,9 @@ pub mod explain;
 pub mod forwarded;
 #[cfg(not(fuzzing))]
 mod forwarded;
+#[cfg(feature = "governor")]
+#[cfg_attr(docsrs, doc(cfg(feature = "governor")))]
+pub mod governor;
 mod header_names;
 mod headers;
 mod identity;
@@ -146,6 +153,7 @@ pub use forwarded::ElementError;
 pub use identity::{Caller, Identity, IdentityError};
 pub use peer::Peer;
 pub use resolution::{ClientIp, Origin, Resolution};
+pub use resolution::{PrefixError, RateLimitPrefixes};
 pub use resolver::{
     Align, AllTrusted, ConfigError, Resolver, ResolverBuilder, Source, Trust, ValueSource,
 };

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 
 use http::HeaderName;
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use crate::addr::HopError;
 use crate::peer::Peer;
@@ -84,7 +84,9 @@ impl ClientIp {
     /// - 6to4 `2002::/16` (RFC 3056): bits 16 to 47.
     ///
     /// [`network`](Self::network) is unaffected: it truncates the address
-    /// as written.
+    /// as written. [`rate_limit_network`](Self::rate_limit_network) is the
+    /// same key with other prefix lengths (an IPv4 `/24`, an IPv6 `/56`);
+    /// this one is `rate_limit_network(RateLimitPrefixes::DEFAULT).addr()`.
     ///
     /// ```
     /// use realip::ClientIp;
@@ -106,13 +108,180 @@ impl ClientIp {
     /// assert_ne!(key("64:ff9b::192.0.2.1"), key("64:ff9b::192.0.2.2"));
     /// ```
     pub fn rate_limit_key(self) -> IpAddr {
+        self.rate_limit_network(RateLimitPrefixes::DEFAULT).addr()
+    }
+
+    /// The rate-limit key of [`rate_limit_key`](Self::rate_limit_key) as a
+    /// network, with the prefix lengths you choose: an IPv4 client (seen
+    /// over IPv4, or through a translator or tunnel that embeds its IPv4)
+    /// is keyed by its IPv4 network of `prefixes.v4()` bits, an ordinary
+    /// IPv6 client by its network of `prefixes.v6()` bits.
+    ///
+    /// The embedded IPv4 keeps the IPv4 prefix: behind a NAT64 with an IPv4
+    /// `/24`, the clients of one IPv4 `/24` share a bucket, whichever
+    /// family they arrived over. An address of the local-use NAT64 range
+    /// `64:ff9b:1::/48` outside its first `/96` is keyed by the whole
+    /// address (`/128`): the IPv4 is in it, but nothing says where, so no
+    /// IPv4 prefix can be taken; the address still names one client.
+    ///
+    /// ```
+    /// use realip::{ClientIp, RateLimitPrefixes};
+    ///
+    /// let prefixes = RateLimitPrefixes::new(24, 48)?;
+    /// let key = |s: &str| s.parse::<ClientIp>().unwrap().rate_limit_network(prefixes).to_string();
+    ///
+    /// assert_eq!(key("203.0.113.7"), "203.0.113.0/24");
+    /// assert_eq!(key("2001:db8:1:2::1"), "2001:db8:1::/48");
+    /// // NAT64 and 6to4 carry an IPv4 client: its IPv4 /24.
+    /// assert_eq!(key("64:ff9b::203.0.113.7"), "203.0.113.0/24");
+    /// assert_eq!(key("2002:cb00:7107::1"), "203.0.113.0/24");
+    ///
+    /// // The defaults: IPv4 /32, IPv6 /64.
+    /// let ip: ClientIp = "2001:db8:1:2:3:4:5:6".parse().unwrap();
+    /// assert_eq!(ip.rate_limit_network(RateLimitPrefixes::DEFAULT).to_string(), "2001:db8:1:2::/64");
+    /// # Ok::<(), realip::PrefixError>(())
+    /// ```
+    pub fn rate_limit_network(self, prefixes: RateLimitPrefixes) -> IpNet {
+        // `new_assert` panics on a length beyond the family's width: the
+        // lengths below are 32 and 128, or were checked by
+        // `RateLimitPrefixes::new` (1..=32, 1..=128).
+        let v4_network = |v4: Ipv4Addr| IpNet::V4(Ipv4Net::new_assert(v4, prefixes.v4).trunc());
         match self.0 {
-            IpAddr::V4(v4) => IpAddr::V4(v4),
-            IpAddr::V6(v6) => translated_key(v6).unwrap_or_else(|| {
-                let bits = u128::from(v6) & !(u128::MAX >> 64);
-                IpAddr::V6(Ipv6Addr::from(bits))
-            }),
+            IpAddr::V4(v4) => v4_network(v4),
+            IpAddr::V6(v6) => match translated_key(v6) {
+                Some(IpAddr::V4(v4)) => v4_network(v4),
+                Some(IpAddr::V6(whole)) => IpNet::V6(Ipv6Net::new_assert(whole, 128)),
+                None => IpNet::V6(Ipv6Net::new_assert(v6, prefixes.v6).trunc()),
+            },
         }
+    }
+}
+
+/// The prefix lengths by which rate limits group clients
+/// ([`ClientIp::rate_limit_network`]): IPv4 `/32` and IPv6 `/64` by
+/// default.
+///
+/// One subscriber usually owns a whole IPv6 `/64` (often a `/56` or a
+/// `/48`), so a per-address limit on IPv6 is evaded by changing address;
+/// an IPv4 `/24` groups a provider's neighbours, for limits that must
+/// hold against a client with many addresses. Lengths are checked here,
+/// once: IPv4 `/1` to `/32`, IPv6 `/1` to `/128`. A `/0` would put every
+/// client in one bucket, which is a global limit, and is refused so that
+/// it is never one by mistake.
+///
+/// ```
+/// use realip::{PrefixError, RateLimitPrefixes};
+///
+/// let prefixes = RateLimitPrefixes::new(32, 56)?;
+/// assert_eq!((prefixes.v4(), prefixes.v6()), (32, 56));
+/// assert_eq!(prefixes.to_string(), "IPv4 /32, IPv6 /56");
+/// assert_eq!(RateLimitPrefixes::default(), RateLimitPrefixes::DEFAULT);
+///
+/// assert_eq!(RateLimitPrefixes::new(33, 64), Err(PrefixError::Ipv4 { len: 33 }));
+/// assert_eq!(RateLimitPrefixes::new(32, 0), Err(PrefixError::Ipv6 { len: 0 }));
+/// # Ok::<(), PrefixError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RateLimitPrefixes {
+    v4: u8,
+    v6: u8,
+}
+
+impl RateLimitPrefixes {
+    /// IPv4 `/32` (the address) and IPv6 `/64` (the subscriber's network),
+    /// the keys of [`ClientIp::rate_limit_key`].
+    ///
+    /// ```
+    /// use realip::RateLimitPrefixes;
+    ///
+    /// assert_eq!((RateLimitPrefixes::DEFAULT.v4(), RateLimitPrefixes::DEFAULT.v6()), (32, 64));
+    /// ```
+    pub const DEFAULT: Self = Self { v4: 32, v6: 64 };
+
+    /// IPv4 networks of `v4` bits (1 to 32) and IPv6 networks of `v6` bits
+    /// (1 to 128); any other length is an error.
+    ///
+    /// ```
+    /// use realip::RateLimitPrefixes;
+    ///
+    /// assert!(RateLimitPrefixes::new(24, 48).is_ok());
+    /// let error = RateLimitPrefixes::new(0, 64).unwrap_err();
+    /// assert!(error.to_string().contains("every client in one bucket"));
+    /// ```
+    pub const fn new(v4: u8, v6: u8) -> Result<Self, PrefixError> {
+        if v4 == 0 || v4 > 32 {
+            return Err(PrefixError::Ipv4 { len: v4 });
+        }
+        if v6 == 0 || v6 > 128 {
+            return Err(PrefixError::Ipv6 { len: v6 });
+        }
+        Ok(Self { v4, v6 })
+    }
+
+    /// The IPv4 prefix length.
+    ///
+    /// ```
+    /// assert_eq!(realip::RateLimitPrefixes::new(24, 64).unwrap().v4(), 24);
+    /// ```
+    pub const fn v4(self) -> u8 {
+        self.v4
+    }
+
+    /// The IPv6 prefix length.
+    ///
+    /// ```
+    /// assert_eq!(realip::RateLimitPrefixes::new(32, 48).unwrap().v6(), 48);
+    /// ```
+    pub const fn v6(self) -> u8 {
+        self.v6
+    }
+}
+
+impl Default for RateLimitPrefixes {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl fmt::Display for RateLimitPrefixes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "IPv4 /{}, IPv6 /{}", self.v4, self.v6)
+    }
+}
+
+/// A rate-limit prefix length out of range ([`RateLimitPrefixes::new`]).
+///
+/// ```
+/// use realip::{PrefixError, RateLimitPrefixes};
+///
+/// let error = RateLimitPrefixes::new(32, 129).unwrap_err();
+/// assert_eq!(error, PrefixError::Ipv6 { len: 129 });
+/// assert_eq!(error.to_string(), "an IPv6 rate-limit prefix is /1 to /128, not /129");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum PrefixError {
+    /// The IPv4 length is 0 or above 32.
+    #[error("an IPv4 rate-limit prefix is /1 to /32, not /{len}{}", zero_advice(*.len))]
+    Ipv4 {
+        /// The length given.
+        len: u8,
+    },
+    /// The IPv6 length is 0 or above 128.
+    #[error("an IPv6 rate-limit prefix is /1 to /128, not /{len}{}", zero_advice(*.len))]
+    Ipv6 {
+        /// The length given.
+        len: u8,
+    },
+}
+
+/// What a `/0` would mean, said where it is refused.
+fn zero_advice(len: u8) -> &'static str {
+    if len == 0 {
+        " (a /0 puts every client in one bucket: for one limit over all clients, use a \
+         global limit, not a per-client key)"
+    } else {
+        ""
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use realip::ClientIp;
+use realip::{ClientIp, RateLimitPrefixes};
 
 /// The client every translation below carries.
 const CLIENT: &str = "192.0.2.1";
@@ -165,4 +165,132 @@ fn rate_limit_keys_ordinary_ipv6_is_keyed_by_its_64() {
     }
     assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ab::cd"));
     assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+}
+
+// ---------------------------------------------------------------------------
+// Other prefix lengths: `rate_limit_network`.
+
+fn network(s: &str, v4: u8, v6: u8) -> String {
+    let prefixes = RateLimitPrefixes::new(v4, v6).unwrap();
+    s.parse::<ClientIp>()
+        .unwrap()
+        .rate_limit_network(prefixes)
+        .to_string()
+}
+
+#[test]
+fn rate_limit_keys_networks_take_the_prefix_of_the_clients_family() {
+    let table = [
+        // (address, IPv4 prefix, IPv6 prefix, key, why)
+        ("203.0.113.7", 32, 64, "203.0.113.7/32", "the defaults"),
+        ("203.0.113.7", 24, 64, "203.0.113.0/24", "an IPv4 /24"),
+        ("203.0.113.7", 1, 64, "128.0.0.0/1", "the shortest IPv4"),
+        (
+            "2001:db8:1:2::1",
+            32,
+            64,
+            "2001:db8:1:2::/64",
+            "the defaults",
+        ),
+        ("2001:db8:1:2::1", 32, 56, "2001:db8:1::/56", "an IPv6 /56"),
+        (
+            "2001:db8:1:ff::1",
+            32,
+            56,
+            "2001:db8:1::/56",
+            "the /56 of :ff",
+        ),
+        (
+            "2001:db8:1:100::1",
+            32,
+            56,
+            "2001:db8:1:100::/56",
+            "the next /56",
+        ),
+        ("2001:db8:1:2::1", 32, 48, "2001:db8:1::/48", "an IPv6 /48"),
+        (
+            "2001:db8:1:2::1",
+            32,
+            128,
+            "2001:db8:1:2::1/128",
+            "per address",
+        ),
+        ("2001:db8:1:2::1", 32, 1, "::/1", "the shortest IPv6"),
+        // An embedded IPv4 takes the IPv4 prefix, never the IPv6 one.
+        (
+            "64:ff9b::203.0.113.7",
+            32,
+            48,
+            "203.0.113.7/32",
+            "NAT64, IPv4 /32",
+        ),
+        (
+            "64:ff9b::203.0.113.7",
+            24,
+            64,
+            "203.0.113.0/24",
+            "NAT64, IPv4 /24",
+        ),
+        (
+            "64:ff9b:1::203.0.113.7",
+            24,
+            64,
+            "203.0.113.0/24",
+            "local NAT64 /96",
+        ),
+        ("::203.0.113.7", 24, 64, "203.0.113.0/24", "IPv4-compatible"),
+        (
+            "::ffff:0:203.0.113.7",
+            24,
+            64,
+            "203.0.113.0/24",
+            "IPv4-translated",
+        ),
+        (
+            "::ffff:203.0.113.7",
+            24,
+            64,
+            "203.0.113.0/24",
+            "IPv4-mapped",
+        ),
+        (
+            "2001:0:4136:e378:8000:63bf:3fff:fdfe",
+            16,
+            64,
+            "192.0.0.0/16",
+            "Teredo",
+        ),
+        ("2002:cb00:7107:1::1", 24, 48, "203.0.113.0/24", "6to4"),
+        // Where the IPv4 sits is unknown: the whole address, whatever the
+        // prefixes.
+        (
+            "64:ff9b:1:c000:2:100::",
+            24,
+            48,
+            "64:ff9b:1:c000:2:100::/128",
+            "local NAT64 elsewhere",
+        ),
+    ];
+    for (addr, v4, v6, want, why) in table {
+        assert_eq!(network(addr, v4, v6), want, "{addr} /{v4} /{v6} ({why})");
+    }
+}
+
+#[test]
+fn rate_limit_keys_the_default_network_is_the_key() {
+    let addrs = [
+        "192.0.2.1",
+        "2001:db8:1:2::1",
+        "64:ff9b::192.0.2.1",
+        "64:ff9b:1:c000:2:100::",
+        "2001:0:4136:e378:8000:63bf:3fff:fdfe",
+        "2002:c000:201::1",
+        "::6",
+    ];
+    for addr in addrs {
+        let ip: ClientIp = addr.parse().unwrap();
+        let net = ip.rate_limit_network(RateLimitPrefixes::DEFAULT);
+        assert_eq!(net.addr(), ip.rate_limit_key(), "{addr}");
+        assert_eq!(net.trunc(), net, "{addr}: a network, host bits zero");
+    }
 }
