@@ -78,6 +78,9 @@
 //! - `tower` (feature `tower`): [`ClientIpLayer`](crate::tower::ClientIpLayer),
 //!   resolving once per request; `axum` (feature `axum`): extractors for
 //!   [`ClientIp`], [`Resolution`] and the original URL.
+//! - `actix` (feature `actix`): the same for actix-web 4, whose headers
+//!   are `http` 0.2's: a middleware, the extractors, and `resolve` over
+//!   actix's own header map, read in place.
 //! - `proxy_protocol` (feature `proxy-protocol`): PROXY protocol v1/v2
 //!   decoding and a tokio listener that accepts it only from configured
 //!   senders; its source becomes the peer.
@@ -90,6 +93,9 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod actix;
 // The readers (one hop's address, comma lists, RFC 7239) are internal: users
 // name resolvers, not parsers. Fuzz targets drive them directly, so they are
 // public when cargo-fuzz builds with `--cfg fuzzing`.
