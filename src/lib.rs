@@ -84,6 +84,9 @@
 //!   rate limits, keyed by the resolved client's network (IPv4 `/32`, IPv6
 //!   `/64`, an embedded IPv4 as IPv4; [`RateLimitPrefixes`]), never by a
 //!   header the client writes.
+//! - `actix` (feature `actix`): the same for actix-web 4, whose headers
+//!   are `http` 0.2's: a middleware, the extractors, and `resolve` over
+//!   actix's own header map, read in place.
 //! - `proxy_protocol` (feature `proxy-protocol`): PROXY protocol v1/v2
 //!   decoding and a tokio listener that accepts it only from configured
 //!   senders; its source becomes the peer.
@@ -96,6 +99,9 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod actix;
 // The readers (one hop's address, comma lists, RFC 7239) are internal: users
 // name resolvers, not parsers. Fuzz targets drive them directly, so they are
 // public when cargo-fuzz builds with `--cfg fuzzing`.

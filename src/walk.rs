@@ -246,7 +246,7 @@ fn walk_past_caller<'h, H, O, const HOP: bool>(
         Header,
         Verdict,
     ),
-    name: &HeaderName,
+    name: &'static HeaderName,
     headers: &'h H,
     obs: &mut O,
     hop: &mut Option<ClientHop<'h>>,
@@ -375,7 +375,7 @@ fn aligned_element<'h, H: HeaderLines + ?Sized>(
     hops: &mut impl FnMut() -> usize,
     align: Align,
     headers: &'h H,
-    name: &HeaderName,
+    name: &'static HeaderName,
     index: usize,
 ) -> Result<&'h [u8], Missing> {
     let wanted = match align {
@@ -405,7 +405,7 @@ fn aligned_element<'h, H: HeaderLines + ?Sized>(
 /// The non-empty elements of a list header, newest first.
 fn non_empty_elements<'h, H: HeaderLines + ?Sized>(
     headers: &'h H,
-    name: &HeaderName,
+    name: &'static HeaderName,
 ) -> impl Iterator<Item = &'h [u8]> {
     headers
         .lines_rev(name)

@@ -690,3 +690,119 @@ fn the_caller_is_read_without_the_heap() {
     );
     assert_eq!(resolver.caller(sidecar(), &absent), None);
 }
+
+/// actix-web's header map (feature `actix`), read in place through
+/// `realip::actix`: no heap either, not to find the peer and not to look up
+/// a name that `http` 0.2 does not know by heart (`x-forwarded-for`, which
+/// actix-web's `get_all(&str)` would copy to the heap on every call).
+#[cfg(feature = "actix")]
+#[test]
+fn actix_header_map() {
+    use actix_web::test::TestRequest;
+
+    let gateway_id =
+        "spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account";
+    let xfcc = format!("By=spiffe://cluster.local/ns/default/sa/app;URI={gateway_id}");
+    /// Configuration, peer, header lines, and the client or the error kind.
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        Vec<(&'a str, &'a str)>,
+        Result<&'a str, &'a str>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "x-forwarded-for; trust=10.0.0.0/8, fc00::/7",
+            "10.0.0.3:41000",
+            vec![
+                ("x-forwarded-for", "203.0.113.7, 10.1.2.3"),
+                ("X-Forwarded-For", "[fd00::1]:8080"),
+            ],
+            Ok("203.0.113.7"),
+        ),
+        (
+            "forwarded; trust=10.0.0.0/8",
+            "10.0.0.3:41000",
+            vec![(
+                "forwarded",
+                r#"for="[2001:db8:cafe::17]:4711", for=10.0.0.2"#,
+            )],
+            Ok("2001:db8:cafe::17"),
+        ),
+        (
+            "x-real-ip; trust=10.0.0.0/8",
+            "10.0.0.3:41000",
+            vec![("x-real-ip", "203.0.113.7")],
+            Ok("203.0.113.7"),
+        ),
+        (
+            "list:x-client-chain; trust=10.0.0.0/8",
+            "10.0.0.3:41000",
+            vec![("x-client-chain", "203.0.113.7, 10.0.0.2")],
+            Ok("203.0.113.7"),
+        ),
+        (
+            "x-forwarded-for; trust=10.0.0.0/8; proto=x-forwarded-proto; \
+             host=x-forwarded-host; align=single",
+            "10.0.0.3:41000",
+            vec![
+                ("x-forwarded-for", "203.0.113.7, 10.0.0.2"),
+                ("x-forwarded-proto", "https"),
+                ("x-forwarded-host", "shop.example.com"),
+            ],
+            Ok("203.0.113.7"),
+        ),
+        (
+            "deployment:istio-gateway",
+            "127.0.0.6:41000",
+            vec![
+                ("x-forwarded-for", "203.0.113.7"),
+                ("x-forwarded-client-cert", &xfcc),
+            ],
+            Ok("203.0.113.7"),
+        ),
+        (
+            "x-forwarded-for; trust=10.0.0.0/8",
+            "198.51.100.66:5555",
+            vec![("x-forwarded-for", "203.0.113.7")],
+            Ok("198.51.100.66"),
+        ),
+        (
+            "x-forwarded-for; trust=10.0.0.0/8",
+            "10.0.0.3:41000",
+            vec![("x-forwarded-for", "203.0.113.7, unknown")],
+            Err("unknown_hop"),
+        ),
+    ];
+    for (config, peer, lines, expected) in cases {
+        let resolver: Resolver = config.parse().unwrap();
+        let mut request = TestRequest::default().peer_addr(peer.parse().unwrap());
+        for (name, value) in lines {
+            request = request.append_header((name, value));
+        }
+        let request = request.to_http_request();
+        let events = heap_events(|| {
+            for _ in 0..4 {
+                drop(black_box(realip::actix::resolve(
+                    black_box(&resolver),
+                    black_box(&request),
+                )));
+                drop(black_box(realip::actix::resolve_url(&resolver, &request)));
+                drop(black_box(realip::actix::caller(&resolver, &request)));
+            }
+        });
+        assert_eq!(
+            events, 0,
+            "{config}: actix resolution used the heap {events} times"
+        );
+        let answer = realip::actix::resolve(&resolver, &request);
+        assert_eq!(
+            answer
+                .as_ref()
+                .map(|r| r.client().to_string())
+                .map_err(|e| e.kind()),
+            expected.map(str::to_owned),
+            "{config}"
+        );
+    }
+}

@@ -36,6 +36,11 @@
 //! example must be built (`cargo test` builds it; `cargo test --test e2e`
 //! alone does not: run `cargo build --example httpbin` first).
 //!
+//! With feature `actix`, the `actix` example (actix-web) also serves two of
+//! the deployments, with the configuration and sidecar of the httpbin app
+//! it mirrors (`ACTIX_APPS`), and must answer as httpbin does: build it
+//! with `cargo build --all-features --examples`.
+//!
 //! Everything the tests create is named after the test process
 //! (`rip-<pid>-<role>` namespaces, a `realip-e2e-<pid>` temporary
 //! directory) and removed by drop guards, on failure too. Traffic stays
@@ -653,6 +658,31 @@ const APPS: [(u16, &str, &str); 7] = [
     ),
 ];
 
+/// The actix-web apps (the `actix` example, feature `actix`): each runs
+/// the configuration of the httpbin app it mirrors, behind a sidecar server
+/// that behaves as that app's; the gateway reaches 8089 at `/actix-m2/`.
+const ACTIX_APPS: [(u16, &str, u16); 2] = [
+    (8088, "actix-sidecar-xff", 8082),
+    (8089, "actix-behind-gateway-xff", 8085),
+];
+
+/// The actix-web apps of this build: none without feature `actix`.
+fn actix_apps() -> &'static [(u16, &'static str, u16)] {
+    if cfg!(feature = "actix") {
+        &ACTIX_APPS
+    } else {
+        &[]
+    }
+}
+
+/// Every application port in the pod, httpbin's and actix-web's.
+fn app_ports() -> Vec<u16> {
+    APPS.iter()
+        .map(|a| a.0)
+        .chain(actix_apps().iter().map(|a| a.0))
+        .collect()
+}
+
 /// The apps whose sidecar also accepts mTLS (scenario 8).
 const MTLS_APPS: [u16; 2] = [8086, 8087];
 
@@ -708,6 +738,17 @@ fn sidecar_http(mesh: &MeshPki) -> String {
             format!("proxy_bind 127.0.0.6; {no_xfcc} {xff}"),
         ));
     }
+    // The actix-web apps' sidecars behave as their httpbin twins'.
+    let twins: Vec<(u16, bool, String)> = actix_apps()
+        .iter()
+        .flat_map(|&(actix, _, twin)| {
+            servers
+                .iter()
+                .filter(move |s| s.0 == twin)
+                .map(move |(_, v6, directives)| (actix, *v6, directives.clone()))
+        })
+        .collect();
+    servers.extend(twins);
     let mut http: String = servers
         .into_iter()
         .map(|(app, v6, directives)| {
@@ -780,7 +821,8 @@ fn gateway_http(cert: &Path, key: &Path, mesh: &MeshPki) -> String {
          location / {{ proxy_pass http://{POD}:8084; }} \
          location /m2/ {{ proxy_pass http://{POD}:8085/; }} \
          location /mtls/ {{ proxy_pass https://{POD}:{mtls}/; }} \
-         location /mtls-m2/ {{ proxy_pass https://{POD}:{mtls_m2}/; }}",
+         location /mtls-m2/ {{ proxy_pass https://{POD}:{mtls_m2}/; }} \
+         location /actix-m2/ {{ proxy_pass http://{POD}:8089/; }}",
         gw_cert = mesh.gateway.cert.display(),
         gw_key = mesh.gateway.key.display(),
         ca = mesh.ca.display(),
@@ -1044,7 +1086,7 @@ fn build_cluster(lab: &mut Lab) -> Cluster {
         ("iptables", "-4", POD, "0.0.0.0/0"),
         ("ip6tables", "-6", POD6, "::/0"),
     ] {
-        for (port, ..) in APPS {
+        for port in app_ports() {
             let to = sidecar_port(port);
             lab.sh(
                 &pod,
@@ -1101,6 +1143,16 @@ fn build_cluster(lab: &mut Lab) -> Cluster {
             &["--listen", &listen, "--config", config],
         );
     }
+    for &(port, name, twin) in actix_apps() {
+        let listen = format!("[::]:{port}");
+        let (.., config) = APPS.iter().find(|a| a.0 == twin).expect("a twin");
+        lab.start(
+            &pod,
+            name,
+            &example_binary("actix"),
+            &["--listen", &listen, "--config", config],
+        );
+    }
     let listen = format!("0.0.0.0:{PROXY_APP_PORT}");
     lab.start(
         &pod,
@@ -1127,8 +1179,8 @@ fn build_cluster(lab: &mut Lab) -> Cluster {
         &["-db", "-f", &cfg.to_string_lossy()],
     );
 
-    let mut pod_ports: Vec<u16> = APPS.iter().map(|a| a.0).collect();
-    pod_ports.extend(APPS.iter().map(|a| sidecar_port(a.0)));
+    let mut pod_ports: Vec<u16> = app_ports();
+    pod_ports.extend(app_ports().into_iter().map(sidecar_port));
     pod_ports.extend(MTLS_APPS.map(sidecar_mtls_port));
     lab.wait_listening(&pod, &pod_ports);
     lab.wait_listening(&gw, &[80, 443, 8080]);
@@ -1397,6 +1449,36 @@ fn scenarios() -> Vec<Scenario> {
             identity: None,
         },
     ]);
+    // The same deployments with actix-web as the application: the same
+    // answers, whatever the client forges.
+    if !actix_apps().is_empty() {
+        all.extend([
+            mesh(
+                "3 east-west, sidecar appends XFF (actix-web)",
+                pod(8088),
+                MESH,
+                &["non_public_client"],
+            ),
+            mesh(
+                "3 east-west, sidecar appends XFF, IPv6 (actix-web)",
+                pod6(8088),
+                MESH6,
+                &["non_public_client"],
+            ),
+            ext(
+                "5 ... and the app's sidecar appends XFF too (actix-web)",
+                lb("http", 8002, "/actix-m2/ip"),
+                EXT,
+                &[],
+            ),
+            mesh(
+                "caveat: in-mesh caller skips the gateway (actix-web)",
+                pod(8089),
+                MESH,
+                &["non_public_client"],
+            ),
+        ]);
+    }
     all
 }
 
