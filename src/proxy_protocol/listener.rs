@@ -297,7 +297,7 @@ impl ProxyProtocolListener {
                 Mode::Required => report_refused(peer),
                 Mode::Mixed => {
                     return Poll::Ready(Ok((
-                        ProxiedStream::new(tcp, Vec::new(), 0),
+                        ProxiedStream::new(tcp, Vec::new(), 0, ProxyConnInfo::plain(peer)),
                         ProxyConnInfo::plain(peer),
                     )));
                 }
@@ -367,7 +367,10 @@ async fn handshake(
     let mut buffer = Vec::with_capacity(FIRST_READ);
     let read = read_header(&mut tcp, &mut buffer, peer);
     match tokio::time::timeout(timeout, read).await {
-        Ok(Ok((info, header_len))) => Ok((ProxiedStream::new(tcp, buffer, header_len), info)),
+        Ok(Ok((info, header_len))) => Ok((
+            ProxiedStream::new(tcp, buffer, header_len, info.clone()),
+            info,
+        )),
         Ok(Err(why)) => Err((peer, why)),
         Err(_) => Err((peer, Dropped::Timeout)),
     }
