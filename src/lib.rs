@@ -90,6 +90,9 @@
 //! - `proxy_protocol` (feature `proxy-protocol`): PROXY protocol v1/v2
 //!   decoding and a tokio listener that accepts it only from configured
 //!   senders; its source becomes the peer.
+//! - `tonic` (feature `tonic`): gRPC; the layer for tonic's server, its
+//!   connection info as the peer, `request.client_ip()` in handlers, and
+//!   the PROXY listener as tonic's incoming stream.
 //! - [`config`]: the text form (`REALIP="x-forwarded-for; trust=10.0.0.0/8"`),
 //!   deployments (`deployment:gcp-lb`, …) and, with feature `serde`,
 //!   configuration files. Every configuration mistake, whichever way it was
@@ -142,6 +145,9 @@ mod scheme_host;
 mod settings;
 #[cfg(test)]
 mod test_soup;
+#[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
+pub mod tonic;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;

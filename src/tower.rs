@@ -15,7 +15,11 @@
 //!    `into_make_service_with_connect_info::<ProxyConnInfo>()`, or a bare
 //!    `ProxyConnInfo` extension — the PROXY source when a header named one;
 //! 3. axum's `ConnectInfo<SocketAddr>` (feature `axum`), as set by
-//!    `into_make_service_with_connect_info::<SocketAddr>()`.
+//!    `into_make_service_with_connect_info::<SocketAddr>()`;
+//! 4. tonic's connection info (feature `tonic`): `TcpConnectInfo`'s remote
+//!    address, or `UdsConnectInfo` ([`Peer::Unix`]). tonic's own TLS
+//!    (`Server::tls_config`) stores the TCP info beside the TLS info, and a
+//!    PROXY-protocol connection's `ProxyConnInfo` is found in step 2.
 //!
 //! Without any of these, resolution fails with [`Error::NoPeerAddress`], a
 //! server configuration error.
@@ -98,6 +102,17 @@ pub fn peer_from_extensions(extensions: &Extensions) -> Peer {
     #[cfg(feature = "axum")]
     if let Some(info) = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() {
         return Peer::from(info.0);
+    }
+    #[cfg(feature = "tonic")]
+    if let Some(info) = extensions.get::<::tonic::transport::server::TcpConnectInfo>() {
+        return Peer::from(info.remote_addr());
+    }
+    #[cfg(all(feature = "tonic", unix))]
+    if extensions
+        .get::<::tonic::transport::server::UdsConnectInfo>()
+        .is_some()
+    {
+        return Peer::Unix;
     }
     Peer::Unknown
 }

@@ -806,3 +806,40 @@ fn actix_header_map() {
         );
     }
 }
+
+/// A gRPC handler's one call (`realip::tonic::RequestExt`): reading what
+/// the layer stored, and resolving on the spot from tonic's connection
+/// info and the call's metadata.
+#[test]
+fn tonic_handler() {
+    use realip::tonic::RequestExt;
+
+    let resolver = Resolver::builder()
+        .x_forwarded_for()
+        .trusted_proxies(trusted())
+        .build()
+        .unwrap();
+    let mut request = tonic::Request::new(());
+    request
+        .metadata_mut()
+        .insert("x-forwarded-for", "203.0.113.7, 10.1.2.3".parse().unwrap());
+    // What tonic's server records about a TCP connection.
+    request
+        .extensions_mut()
+        .insert(tonic::transport::server::TcpConnectInfo {
+            local_addr: None,
+            remote_addr: Some(gateway()),
+        });
+    let resolution = request.resolve_with(&resolver).unwrap();
+    assert_eq!(resolution.client().to_string(), "203.0.113.7");
+    assert_eq!(resolution.peer(), realip::Peer::from(gateway()));
+    request.extensions_mut().insert(resolution);
+
+    let events = heap_events(|| {
+        for _ in 0..4 {
+            drop(black_box(black_box(&request).resolve_with(&resolver)));
+            let _ = black_box(black_box(&request).client_ip());
+        }
+    });
+    assert_eq!(events, 0, "the handler's call used the heap {events} times");
+}

@@ -283,7 +283,9 @@ impl ProxyProtocolListener {
         poll_fn(|cx| self.poll_accept(cx)).await
     }
 
-    fn poll_accept(
+    /// [`accept`](Self::accept) as a poll, for the connection streams
+    /// that servers such as tonic take.
+    pub(crate) fn poll_accept(
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<(ProxiedStream, ProxyConnInfo)>> {
@@ -318,7 +320,7 @@ impl ProxyProtocolListener {
                 Mode::Required => report_refused(peer),
                 Mode::Mixed => {
                     return Poll::Ready(Ok((
-                        ProxiedStream::new(tcp, Vec::new(), 0),
+                        ProxiedStream::new(tcp, Vec::new(), 0, ProxyConnInfo::plain(peer)),
                         ProxyConnInfo::plain(peer),
                     )));
                 }
@@ -388,7 +390,10 @@ async fn handshake(
     let mut buffer = Vec::with_capacity(FIRST_READ);
     let read = read_header(&mut tcp, &mut buffer, peer);
     match tokio::time::timeout(timeout, read).await {
-        Ok(Ok((info, header_len))) => Ok((ProxiedStream::new(tcp, buffer, header_len), info)),
+        Ok(Ok((info, header_len))) => Ok((
+            ProxiedStream::new(tcp, buffer, header_len, info.clone()),
+            info,
+        )),
         Ok(Err(why)) => Err((peer, why)),
         Err(_) => Err((peer, Dropped::Timeout)),
     }
@@ -483,6 +488,21 @@ fn report_evicted(peer: SocketAddr, max_handshakes: usize) {
 #[cfg(not(feature = "tracing"))]
 fn report_evicted(_: SocketAddr, _: usize) {}
 
+/// How long a server that never sees accept errors (axum's, tonic's
+/// through [`ProxiedIncoming`](crate::tonic::ProxiedIncoming)) waits after
+/// one. Such errors (out of file descriptors, …) last a while: retrying at
+/// once would spin. axum waits the same.
+#[cfg(any(feature = "axum", feature = "tonic"))]
+pub(crate) const ACCEPT_ERROR_PAUSE: Duration = Duration::from_secs(1);
+
+#[cfg(all(feature = "tracing", any(feature = "axum", feature = "tonic")))]
+pub(crate) fn report_accept_failed(error: &io::Error) {
+    tracing::error!(%error, "realip: accepting a connection failed");
+}
+
+#[cfg(all(not(feature = "tracing"), any(feature = "axum", feature = "tonic")))]
+pub(crate) fn report_accept_failed(_: &io::Error) {}
+
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl axum::serve::Listener for ProxyProtocolListener {
@@ -494,13 +514,8 @@ impl axum::serve::Listener for ProxyProtocolListener {
             match ProxyProtocolListener::accept(self).await {
                 Ok(conn) => return conn,
                 Err(error) => {
-                    #[cfg(feature = "tracing")]
-                    tracing::error!(%error, "realip: accepting a connection failed");
-                    #[cfg(not(feature = "tracing"))]
-                    let _ = error;
-                    // Such errors (out of file descriptors, …) last a while:
-                    // retrying at once would spin. axum waits the same.
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    report_accept_failed(&error);
+                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
                 }
             }
         }

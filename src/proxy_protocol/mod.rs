@@ -108,4 +108,7 @@ pub use listener::{
     ProxyProtocolListenerBuilder,
 };
 pub use stream::ProxiedStream;
+// For the tonic integration's connection stream (`crate::tonic`).
+#[cfg(feature = "tonic")]
+pub(crate) use listener::{ACCEPT_ERROR_PAUSE, report_accept_failed};
 pub use tlv::{MAX_UNIQUE_ID_LEN, Ssl, Tlv, Tlvs};

@@ -8,6 +8,8 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+use super::conn_info::ProxyConnInfo;
+
 /// A connection accepted by a
 /// [`ProxyProtocolListener`](super::ProxyProtocolListener), positioned just
 /// after the PROXY header.
@@ -15,6 +17,9 @@ use tokio::net::TcpStream;
 /// Reading the header may read application data too (a sender writes the
 /// header and the first request at once); the stream hands those bytes out
 /// first, then reads the socket. Writes go straight to the socket.
+///
+/// It carries its [`ProxyConnInfo`], for servers that ask the connection
+/// who it is from (tonic's `Connected`, feature `tonic`).
 #[derive(Debug)]
 pub struct ProxiedStream {
     inner: TcpStream,
@@ -22,15 +27,39 @@ pub struct ProxiedStream {
     /// the application.
     buffer: Vec<u8>,
     pos: usize,
+    info: ProxyConnInfo,
 }
 
 impl ProxiedStream {
     /// `inner`, whose first bytes the application should read are
-    /// `buffer[pos..]`.
-    pub(super) fn new(inner: TcpStream, buffer: Vec<u8>, pos: usize) -> Self {
-        let mut stream = Self { inner, buffer, pos };
+    /// `buffer[pos..]`, described by `info`.
+    pub(super) fn new(inner: TcpStream, buffer: Vec<u8>, pos: usize, info: ProxyConnInfo) -> Self {
+        let mut stream = Self {
+            inner,
+            buffer,
+            pos,
+            info,
+        };
         stream.release_if_drained();
         stream
+    }
+
+    /// What the listener learnt about the connection: the same
+    /// [`ProxyConnInfo`] that [`accept`](super::ProxyProtocolListener::accept)
+    /// returns beside the stream.
+    ///
+    /// ```no_run
+    /// use realip::proxy_protocol::ProxyProtocolListener;
+    ///
+    /// # async fn run() -> std::io::Result<()> {
+    /// let mut listener = ProxyProtocolListener::bind("0.0.0.0:8080", "10.0.0.0/24".parse().unwrap()).await?;
+    /// let (stream, info) = listener.accept().await?;
+    /// assert_eq!(stream.conn_info(), &info);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn conn_info(&self) -> &ProxyConnInfo {
+        &self.info
     }
 
     /// The socket.
@@ -52,6 +81,7 @@ impl ProxiedStream {
             inner,
             mut buffer,
             pos,
+            info: _,
         } = self;
         buffer.drain(..pos);
         (inner, buffer)
