@@ -47,12 +47,14 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 mod published;
 mod reload;
+mod reload_error;
 #[cfg(feature = "serde")]
 mod serde;
 mod shared;
 
 pub use published::PublishedListError;
-pub use reload::{FileWatcher, MAX_FILE_LEN, ReloadError};
+pub use reload::FileWatcher;
+pub use reload_error::{MAX_FILE_LEN, ReloadError};
 pub(crate) use shared::LoadedSet;
 pub use shared::SharedProxySet;
 

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use arc_swap::{ArcSwap, Guard};
 
 use super::ProxySet;
-use super::reload::ReloadError;
+use super::reload_error::{ReloadError, warn_kept};
 
 /// A shared set as loaded for one resolution: the set it held then, kept
 /// alive (and unchanged) until the resolution drops it.
@@ -132,7 +132,7 @@ impl SharedProxySet {
     pub fn store(&self, set: ProxySet) -> Result<bool, ReloadError> {
         let stored = self.swap_in(Arc::new(set));
         if let Err(error) = &stored {
-            super::reload::warn_kept(error);
+            warn_kept(error);
         }
         stored
     }
