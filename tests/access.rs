@@ -19,7 +19,12 @@
 //!   names the list; text and serde round-trip;
 //! - a shared list reloaded under load: every decision is the old list's
 //!   or the new list's, and the next request after a store sees the new;
-//! - with `tracing`, a refusal is a debug event naming client and rule.
+//! - with `tracing`, a refusal is a debug event naming client and rule;
+//! - the `httpbin` example's `--allow` and `--deny` (run `cargo test` or
+//!   `cargo build --example httpbin` first: a single `--test access` does
+//!   not build examples).
+
+mod common;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -941,4 +946,108 @@ fn a_refusal_is_a_debug_event_naming_client_and_rule() {
         access[2].as_str(),
         "DEBUG: message=realip: access refused: the client could not be resolved error=\"unknown_hop\""
     );
+}
+
+// ---------------------------------------------------------------------------
+// The httpbin example.
+
+/// `--allow` and `--deny` put every endpoint behind the layer.
+#[tokio::test]
+async fn httpbin_allows_and_denies_by_the_resolved_client() {
+    let server = common::RunningExample::start(
+        "httpbin",
+        &[
+            "--allow",
+            "203.0.113.0/24,2001:db8::/32",
+            "--deny",
+            "203.0.113.128/25",
+        ],
+        Some(TRUSTING),
+    );
+    let table = [
+        ("203.0.113.7", 200),
+        ("[2001:db8::1]", 200),
+        ("203.0.113.200", 403),
+        ("198.51.100.7", 403),
+    ];
+    for (client, status) in table {
+        for path in ["/ip", "/headers", "/ip/explain"] {
+            let reply = fetch(server.addr, path, &[&format!("X-Forwarded-For: {client}")]).await;
+            assert_eq!(reply.status, status, "{client} {path}: {reply:?}");
+        }
+    }
+    let reply = as_client(server.addr, "203.0.113.7").await;
+    assert_eq!(reply.body, r#"{"origin":"203.0.113.7"}"#);
+    assert_eq!(as_client(server.addr, "unknown").await.status, 400);
+
+    // The client forging an allowed address straight to the server.
+    let server =
+        common::RunningExample::start("httpbin", &["--allow", "203.0.113.0/24"], Some(UNTRUSTING));
+    assert_eq!(as_client(server.addr, "203.0.113.7").await.status, 403);
+}
+
+/// `REALIP_ACCESS` when no flag is given; mistakes stop the example with
+/// a message that names them.
+#[test]
+fn httpbin_reads_realip_access_and_refuses_mistakes() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let start = |args: &[&str], access: Option<&str>| {
+        let mut command = Command::new(common::example_binary("httpbin"));
+        command
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("REALIP", TRUSTING)
+            .env_remove("PORT")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        match access {
+            Some(text) => command.env("REALIP_ACCESS", text),
+            None => command.env_remove("REALIP_ACCESS"),
+        };
+        command.spawn().unwrap()
+    };
+    let mut child = start(&[], Some("deny=198.51.100.0/24"));
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        line.trim_end().ends_with("; access: deny=198.51.100.0/24"),
+        "{line:?}"
+    );
+
+    let mistakes: &[(&[&str], Option<&str>, &str)] = &[
+        (
+            &["--allow", "0.0.0.0/0"],
+            None,
+            r#"invalid allow= entry "0.0.0.0/0""#,
+        ),
+        (&["--deny", "::/80"], None, r#"invalid deny= entry "::/80""#),
+        (
+            &["--allow", "10.0.0.0/8", "--allow", "::1"],
+            None,
+            "--allow is given twice",
+        ),
+        (
+            &["--allow", "10.0.0.0/8; deny=::1"],
+            None,
+            "separate ranges with commas",
+        ),
+        (&["--deny"], None, "--deny needs a value"),
+        (&[], Some("allow=10.0.0.1/8"), "did you mean 10.0.0.0/8?"),
+    ];
+    for (args, access, needle) in mistakes {
+        let output = start(args, *access).wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: {stderr:?} does not say {needle:?}"
+        );
+    }
 }
