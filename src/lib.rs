@@ -80,6 +80,11 @@
 //! - `tower` (feature `tower`): [`ClientIpLayer`](crate::tower::ClientIpLayer),
 //!   resolving once per request; `axum` (feature `axum`): extractors for
 //!   [`ClientIp`], [`Resolution`] and the original URL.
+//! - [`access`]: access control by the resolved client, never a header:
+//!   allow and deny lists of ranges ([`AccessPolicy`](access::AccessPolicy),
+//!   text form `allow=10.0.0.0/8; deny=10.66.0.0/16`, lists that reload),
+//!   and with feature `tower` a layer that answers refused clients `403`
+//!   inside `ClientIpLayer`.
 //! - `governor` (feature `governor`): a key extractor for tower_governor's
 //!   rate limits, keyed by the resolved client's network (IPv4 `/32`, IPv6
 //!   `/64`, an embedded IPv4 as IPv4; [`RateLimitPrefixes`]), never by a
@@ -102,6 +107,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod access;
 #[cfg(feature = "actix")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 pub mod actix;

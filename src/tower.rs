@@ -298,8 +298,9 @@ where
 }
 
 pin_project! {
-    /// The response future of [`ClientIpService`]: the inner service's, or
-    /// a ready rejection. Never boxed.
+    /// The response future of [`ClientIpService`] (and of
+    /// [`AccessControlService`](crate::access::AccessControlService)): the
+    /// inner service's, or a ready rejection. Never boxed.
     ///
     /// Opaque, so that how it is built can change without breaking callers.
     pub struct ResponseFuture<F, B> {
@@ -336,6 +337,35 @@ where
             StateProj::Rejected { response } => Poll::Ready(Ok(response
                 .take()
                 .expect("ResponseFuture polled after completion"))),
+        }
+    }
+}
+
+// For the other layers of the crate that answer the same way (access
+// control).
+impl<F, B> ResponseFuture<F, B> {
+    /// The inner service's answer.
+    pub(crate) fn inner(future: F) -> Self {
+        Self {
+            state: State::Inner { future },
+        }
+    }
+
+    /// An answer of the layer's own: `status`, and `body` as plain text.
+    pub(crate) fn answer(status: StatusCode, body: &'static str) -> Self
+    where
+        B: From<&'static str>,
+    {
+        let mut response = Response::new(B::from(body));
+        *response.status_mut() = status;
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        Self {
+            state: State::Rejected {
+                response: Some(response),
+            },
         }
     }
 }

@@ -843,3 +843,139 @@ fn tonic_handler() {
     });
     assert_eq!(events, 0, "the handler's call used the heap {events} times");
 }
+
+// ---------------------------------------------------------------------------
+// Access control (`realip::access`): the allow path.
+
+/// A policy decides without the heap, with fixed lists and with shared
+/// ones (loaded once per list and decision), allowed or refused.
+#[test]
+fn access_policy_decisions() {
+    use realip::access::{AccessDecision, AccessPolicy};
+    use std::net::IpAddr;
+
+    let fixed: AccessPolicy = "allow=203.0.113.0/24, 2001:db8::/32; deny=203.0.113.128/25"
+        .parse()
+        .unwrap();
+    let shared = AccessPolicy::new()
+        .allow_shared(realip::SharedProxySet::new(
+            "203.0.113.0/24, 2001:db8::/32".parse().unwrap(),
+        ))
+        .unwrap()
+        .deny_shared(realip::SharedProxySet::new(
+            "203.0.113.128/25".parse().unwrap(),
+        ))
+        .unwrap();
+    // A thousand ranges: lookups bisect.
+    let many: ProxySet = (0..1_000u32)
+        .map(|i| {
+            let net = format!("10.{}.{}.0/24", i / 256, i % 256);
+            net.parse::<ipnet::IpNet>().unwrap()
+        })
+        .collect();
+    let large = AccessPolicy::new().allow(many).unwrap();
+    // The thread's first arc-swap load registers it, once per thread.
+    let _ = shared.decide("203.0.113.7".parse::<IpAddr>().unwrap());
+    let cases = [
+        (&fixed, "203.0.113.7", AccessDecision::Allowed),
+        (&fixed, "2001:db8::7", AccessDecision::Allowed),
+        (&fixed, "::ffff:203.0.113.7", AccessDecision::Allowed),
+        (&fixed, "203.0.113.200", AccessDecision::Denied),
+        (&fixed, "198.51.100.7", AccessDecision::NotAllowed),
+        (&shared, "203.0.113.7", AccessDecision::Allowed),
+        (&shared, "203.0.113.200", AccessDecision::Denied),
+        (&shared, "198.51.100.7", AccessDecision::NotAllowed),
+        (&large, "10.3.231.9", AccessDecision::Allowed),
+        (&large, "10.3.232.9", AccessDecision::NotAllowed),
+    ];
+    for (policy, client, expected) in cases {
+        let client: IpAddr = client.parse().unwrap();
+        let events = heap_events(|| {
+            for _ in 0..4 {
+                black_box(black_box(policy).decide(black_box(client)));
+            }
+        });
+        assert_eq!(events, 0, "{policy:?} {client}: {events} heap events");
+        assert_eq!(policy.decide(client), expected, "{policy:?} {client}");
+    }
+}
+
+/// `AccessControlLayer` on the allow path adds no heap event to a request:
+/// it reads the `Resolution` `ClientIpLayer` stored, decides, and calls
+/// the inner service, whose future it returns unboxed. The inner service
+/// here hands the request back in its response, so that dropping the
+/// request's extensions (allocated when the resolution was stored, before
+/// the layer) happens outside the count.
+#[test]
+fn access_layer_allow_path() {
+    use http::{Request, Response};
+    use realip::access::{AccessControlLayer, AccessPolicy};
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    use tower::{Layer, Service};
+
+    struct Echo(Option<Request<()>>);
+    impl From<&'static str> for Echo {
+        fn from(_: &'static str) -> Self {
+            Echo(None)
+        }
+    }
+    let inner = tower::service_fn(|request: Request<()>| {
+        std::future::ready(Ok::<_, std::convert::Infallible>(Response::new(Echo(
+            Some(request),
+        ))))
+    });
+    let resolver = Resolver::builder()
+        .x_forwarded_for()
+        .trusted_proxies(trusted())
+        .build()
+        .unwrap();
+    let headers = headers(
+        HeaderName::from_static("x-forwarded-for"),
+        &["203.0.113.7, 10.1.2.3"],
+    );
+    let request = || {
+        let mut request = Request::new(());
+        let resolution = resolver.resolve(gateway(), &headers).unwrap();
+        request.extensions_mut().insert(resolution);
+        request
+    };
+    let shared = realip::SharedProxySet::new("203.0.113.0/24".parse().unwrap());
+    let policies: [AccessPolicy; 3] = [
+        "allow=203.0.113.0/24; deny=198.51.100.0/24"
+            .parse()
+            .unwrap(),
+        "deny=198.51.100.0/24".parse().unwrap(),
+        AccessPolicy::new().allow_shared(shared).unwrap(),
+    ];
+    let mut cx = Context::from_waker(Waker::noop());
+    for policy in policies {
+        let text = policy.to_string();
+        let mut service = AccessControlLayer::new(policy).layer(inner);
+        // Warm up: the thread's first load of a shared set.
+        drop(black_box(service.call(request())));
+        let mut responses = Vec::with_capacity(4);
+        let mut requests: Vec<_> = (0..4).map(|_| request()).collect();
+        // `drain`: the vectors' buffers are freed outside the count.
+        let events = heap_events(|| {
+            for request in requests.drain(..) {
+                let mut future = std::pin::pin!(service.call(black_box(request)));
+                match future.as_mut().poll(&mut cx) {
+                    Poll::Ready(Ok(response)) => responses.push(response),
+                    other => panic!("{text}: not ready: {}", other.is_ready()),
+                }
+            }
+        });
+        assert_eq!(
+            events, 0,
+            "{text}: the allow path used the heap {events} times"
+        );
+        for response in responses {
+            assert_eq!(response.status(), 200, "{text}");
+            assert!(
+                response.body().0.is_some(),
+                "{text}: the inner service answered"
+            );
+        }
+    }
+}
