@@ -68,7 +68,7 @@ pub enum ReloadError {
     #[error("the new set of trusted proxies is empty; a trusted set is never empty")]
     Empty,
     /// The set to store trusts more than it says (see
-    /// [`ProxySet::check`]).
+    /// [`ProxySet::check`](super::ProxySet::check)).
     #[error(transparent)]
     Refused(TrustParseError),
 }
