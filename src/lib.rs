@@ -80,6 +80,14 @@
 //! - `tower` (feature `tower`): [`ClientIpLayer`](crate::tower::ClientIpLayer),
 //!   resolving once per request; `axum` (feature `axum`): extractors for
 //!   [`ClientIp`], [`Resolution`] and the original URL.
+//! - `telemetry` (features `tracing`, `metrics`): what the layer records
+//!   for each request, so that traces, logs and dashboards show the client
+//!   rather than the proxy: a span with OpenTelemetry's `client.address`,
+//!   `network.peer.address`, … (also filled into the application's own
+//!   request span when it declares them), and counters of resolutions,
+//!   errors and diagnostics (`realip_diagnostics_total{code=
+//!   "forwarding_headers_from_untrusted_peer"}`: spoofing attempts) through
+//!   the `metrics` facade.
 //! - `governor` (feature `governor`): a key extractor for tower_governor's
 //!   rate limits, keyed by the resolved client's network (IPv4 `/32`, IPv6
 //!   `/64`, an embedded IPv4 as IPv4; [`RateLimitPrefixes`]), never by a
@@ -143,6 +151,14 @@ mod resolution;
 pub mod resolver;
 mod scheme_host;
 mod settings;
+// Public with `tracing` or `metrics` (field and metric names); the layer's
+// recorder inside is compiled with `tower` in every build (empty without
+// either feature).
+#[cfg(any(feature = "tracing", feature = "metrics"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "tracing", feature = "metrics"))))]
+pub mod telemetry;
+#[cfg(not(any(feature = "tracing", feature = "metrics")))]
+mod telemetry;
 #[cfg(test)]
 mod test_soup;
 #[cfg(feature = "tonic")]

@@ -24,6 +24,12 @@
 //! Without any of these, resolution fails with [`Error::NoPeerAddress`], a
 //! server configuration error.
 //!
+//! With feature `tracing`, each request's inner service runs in a span
+//! `realip` with OpenTelemetry's `client.address`, `network.peer.address`,
+//! …, also recorded into the application's current span where it declares
+//! them; with `metrics`, resolutions, errors and diagnostics are counted
+//! (see `realip::telemetry`, present with either feature).
+//!
 //! ```
 //! use http::{Request, Response};
 //! use realip::tower::ClientIpLayer;
@@ -65,6 +71,7 @@ use crate::error::Error;
 use crate::peer::Peer;
 use crate::resolver::Resolver;
 use crate::scheme_host::OriginalUrl;
+use crate::telemetry;
 
 /// The body of the default rejection.
 pub const DEFAULT_REJECTION_BODY: &str = "could not determine the client address\n";
@@ -133,8 +140,9 @@ pub struct ClientIpLayer {
     resolver: Arc<Resolver>,
     reject: Option<Reject>,
     rewrite_uri: bool,
-    #[cfg(feature = "tracing")]
-    reporter: Arc<crate::report::Reporter>,
+    // Features `tracing` and `metrics`: the span, the counters, the
+    // warnings given once (`realip::telemetry`).
+    telemetry: telemetry::Shared,
 }
 
 impl ClientIpLayer {
@@ -146,11 +154,10 @@ impl ClientIpLayer {
     /// A layer sharing a resolver that is used elsewhere too.
     pub fn from_shared(resolver: Arc<Resolver>) -> Self {
         Self {
-            resolver,
             reject: None,
             rewrite_uri: false,
-            #[cfg(feature = "tracing")]
-            reporter: Arc::default(),
+            telemetry: telemetry::shared(&resolver),
+            resolver,
         }
     }
 
@@ -241,8 +248,7 @@ where
         } else {
             (resolver.resolve(peer, request.headers()), None)
         };
-        #[cfg(feature = "tracing")]
-        self.layer.reporter.report(
+        let span = self.layer.telemetry.observe(
             &self.layer.resolver,
             peer,
             request.headers(),
@@ -284,6 +290,7 @@ where
                         state: State::Rejected {
                             response: Some(response),
                         },
+                        span,
                     };
                 }
                 request.extensions_mut().insert::<Error>(error);
@@ -291,8 +298,9 @@ where
         }
         ResponseFuture {
             state: State::Inner {
-                future: self.inner.call(request),
+                future: telemetry::in_scope(&span, || self.inner.call(request)),
             },
+            span,
         }
     }
 }
@@ -305,6 +313,8 @@ pin_project! {
     pub struct ResponseFuture<F, B> {
         #[pin]
         state: State<F, B>,
+        // The request's span (feature `tracing`), entered at each poll.
+        span: telemetry::RequestSpan,
     }
 }
 
@@ -331,7 +341,9 @@ where
     type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
+        let this = self.project();
+        let _entered = telemetry::enter(this.span);
+        match this.state.project() {
             StateProj::Inner { future } => future.poll(cx),
             StateProj::Rejected { response } => Poll::Ready(Ok(response
                 .take()
