@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use metrics::{Counter, CounterFn, Gauge, Histogram, Key, KeyName, Metadata, Recorder};
@@ -24,6 +24,7 @@ use realip::tower::ClientIpLayer;
 use tower::{Layer, Service, ServiceExt, service_fn};
 use tracing::field::{Empty, Field, Visit};
 use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
 use tracing::{Event, Metadata as SpanMetadata, Subscriber};
 use tracing_core::span::Current;
 
@@ -67,6 +68,13 @@ impl Visit for Fields<'_> {
 }
 
 impl Subscriber for Spans {
+    /// Decided at each call, never cached: the tests run in parallel, each
+    /// with a subscriber of its own, and a callsite's cached interest is
+    /// shared by all of them (one that filters the span out must not turn
+    /// it off for the others).
+    fn register_callsite(&self, _: &'static SpanMetadata<'static>) -> Interest {
+        Interest::sometimes()
+    }
     fn enabled(&self, metadata: &SpanMetadata<'_>) -> bool {
         Some(metadata.target()) != self.filtered_out
     }
@@ -112,6 +120,23 @@ impl Subscriber for Spans {
             None => Current::none(),
         }
     }
+}
+
+/// Makes tracing ask every subscriber whether a callsite is enabled. It
+/// caches the answer for all of them at once, and while at most one
+/// subscriber exists it asks only the current thread's (tracing-core's
+/// `Rebuilder::JustOne`): a test thread without one (the counters' tests)
+/// would then cache "never" for the tests that run beside it. With two
+/// subscribers that live as long as the process, each saying "sometimes",
+/// the answer is never cached as "never". Every test calls this first.
+fn subscribers_asked_each_time() {
+    static KEEP: OnceLock<[tracing::Dispatch; 2]> = OnceLock::new();
+    KEEP.get_or_init(|| {
+        [
+            tracing::Dispatch::new(Spans::default()),
+            tracing::Dispatch::new(Spans::default()),
+        ]
+    });
 }
 
 impl Spans {
@@ -220,6 +245,7 @@ fn expect(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 #[test]
 fn span_of_a_client_that_connects_directly() {
+    subscribers_asked_each_time();
     let config = "x-forwarded-for; trust=10.0.0.0/8";
     let direct = peer("198.51.100.66:4000");
     assert_eq!(
@@ -254,6 +280,7 @@ fn span_of_a_client_that_connects_directly() {
 
 #[test]
 fn span_of_a_client_behind_a_trusted_proxy() {
+    subscribers_asked_each_time();
     let span = realip_span(
         "x-forwarded-for; trust=10.0.0.0/8",
         &peer("[::ffff:10.0.0.3]:41000"),
@@ -284,6 +311,7 @@ fn span_of_a_client_behind_a_trusted_proxy() {
 
 #[test]
 fn span_of_a_proxy_protocol_connection() {
+    subscribers_asked_each_time();
     let conn = proxied("PROXY TCP4 203.0.113.7 10.0.0.9 51000 443\r\n");
     // network.peer.* is the socket's other end, the balancer; the source
     // its header named has fields of its own.
@@ -331,6 +359,7 @@ fn span_of_a_proxy_protocol_connection() {
 
 #[test]
 fn span_of_a_chain_that_cannot_be_read() {
+    subscribers_asked_each_time();
     let config = "x-forwarded-for; trust=10.0.0.0/8";
     let gateway = peer("10.0.0.3:41000");
     let lines = [("x-forwarded-for", "unknown")];
@@ -353,6 +382,7 @@ fn span_of_a_chain_that_cannot_be_read() {
 
 #[test]
 fn the_handler_runs_inside_the_span() {
+    subscribers_asked_each_time();
     let spans = Spans::default();
     let layer = ClientIpLayer::new("peer".parse().unwrap());
     tracing::subscriber::with_default(spans.clone(), || {
@@ -418,6 +448,7 @@ fn in_application_span(spans: &Spans, conn: &Conn, lines: &[(&str, &str)]) {
 
 #[test]
 fn the_application_span_gets_the_fields_it_declares() {
+    subscribers_asked_each_time();
     let spans = Spans::default();
     in_application_span(
         &spans,
@@ -456,6 +487,7 @@ fn the_application_span_gets_the_fields_it_declares() {
 
 #[test]
 fn with_the_span_filtered_out_the_application_span_still_gets_its_fields() {
+    subscribers_asked_each_time();
     let spans = Spans {
         filtered_out: Some(SPAN_TARGET),
         ..Spans::default()
@@ -535,6 +567,7 @@ impl Recorder for Counts {
 
 #[test]
 fn counters_by_origin_error_kind_and_diagnostic_code() {
+    subscribers_asked_each_time();
     let counts = Counts::default();
     let xff = ClientIpLayer::new("x-forwarded-for; trust=10.0.0.0/8".parse().unwrap());
     let peer_only = ClientIpLayer::new("peer".parse().unwrap());
@@ -587,6 +620,7 @@ fn counters_by_origin_error_kind_and_diagnostic_code() {
 
 #[test]
 fn counters_count_the_explanations_diagnostics() {
+    subscribers_asked_each_time();
     // Each code the explanation lists for a request is counted once per
     // listing: both values absent are two `value_absent`.
     let config = "x-forwarded-for; trust=10.0.0.0/8; proto=x-forwarded-proto; \
@@ -627,6 +661,7 @@ fn counters_count_the_explanations_diagnostics() {
 
 #[test]
 fn describe_metrics_describes_the_three_counters() {
+    subscribers_asked_each_time();
     let counts = Counts::default();
     metrics::with_local_recorder(&counts, realip::telemetry::describe_metrics);
     let described = counts.described.lock().unwrap();
