@@ -151,9 +151,8 @@ mod resolution;
 pub mod resolver;
 mod scheme_host;
 mod settings;
-// Public with `tracing` or `metrics` (field and metric names); the layer's
-// recorder inside is compiled with `tower` in every build (empty without
-// either feature).
+// Public with `tracing` or `metrics` (field and metric names); with `tower`
+// and neither, it only names the layer's span type, a value of no size.
 #[cfg(any(feature = "tracing", feature = "metrics"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "tracing", feature = "metrics"))))]
 pub mod telemetry;

@@ -198,13 +198,11 @@ pub fn describe_metrics() {
 /// What the layer records for each request, and what it is recorded with.
 #[cfg(feature = "tower")]
 mod observer {
-    use http::HeaderMap;
-
-    use crate::error::Error;
-    use crate::peer::Peer;
-    use crate::resolution::Resolution;
-    use crate::resolver::Resolver;
-    use crate::scheme_host::OriginalUrl;
+    #[cfg(any(feature = "tracing", feature = "metrics"))]
+    use {
+        crate::error::Error, crate::peer::Peer, crate::resolution::Resolution,
+        crate::resolver::Resolver, crate::scheme_host::OriginalUrl, http::HeaderMap,
+    };
 
     /// The span a request's inner service runs in (feature `tracing`).
     #[cfg(feature = "tracing")]
@@ -218,20 +216,6 @@ mod observer {
     #[cfg(not(feature = "tracing"))]
     #[derive(Clone, Copy, Debug)]
     pub(crate) struct NoSpan;
-
-    /// Runs `f` inside `span`.
-    #[cfg(feature = "tracing")]
-    #[inline]
-    pub(crate) fn in_scope<T>(span: &RequestSpan, f: impl FnOnce() -> T) -> T {
-        span.in_scope(f)
-    }
-
-    /// Without `tracing`, runs `f`.
-    #[cfg(not(feature = "tracing"))]
-    #[inline]
-    pub(crate) fn in_scope<T>(_: &RequestSpan, f: impl FnOnce() -> T) -> T {
-        f()
-    }
 
     /// Enters `span` until the guard is dropped.
     #[cfg(feature = "tracing")]
@@ -248,9 +232,9 @@ mod observer {
     }
 
     /// The layer's recorders, shared by its clones: the warnings given
-    /// once, the counters' keys. Nothing without `tracing` and `metrics`.
+    /// once, the counters' keys.
+    #[cfg(any(feature = "tracing", feature = "metrics"))]
     #[derive(Debug)]
-    #[cfg_attr(not(any(feature = "tracing", feature = "metrics")), derive(Clone))]
     pub(crate) struct Observer {
         #[cfg(feature = "tracing")]
         reporter: crate::report::Reporter,
@@ -258,37 +242,22 @@ mod observer {
         counters: super::counters::Counters,
     }
 
-    /// How the layer holds its [`Observer`]: shared by its clones.
     #[cfg(any(feature = "tracing", feature = "metrics"))]
-    pub(crate) type Shared = std::sync::Arc<Observer>;
-    /// Without `tracing` and `metrics`, an empty value: nothing to share.
-    #[cfg(not(any(feature = "tracing", feature = "metrics")))]
-    pub(crate) type Shared = Observer;
-
-    /// The observer of a layer that resolves with `resolver`.
-    #[cfg(any(feature = "tracing", feature = "metrics"))]
-    pub(crate) fn shared(resolver: &Resolver) -> Shared {
-        let _ = resolver; // read by the counters only
-        std::sync::Arc::new(Observer {
-            #[cfg(feature = "tracing")]
-            reporter: crate::report::Reporter::default(),
-            #[cfg(feature = "metrics")]
-            counters: super::counters::Counters::new(resolver),
-        })
-    }
-
-    /// Without `tracing` and `metrics`, nothing to observe with.
-    #[cfg(not(any(feature = "tracing", feature = "metrics")))]
-    #[inline]
-    pub(crate) fn shared(_: &Resolver) -> Shared {
-        Observer {}
-    }
-
     impl Observer {
+        /// The observer of a layer that resolves with `resolver`.
+        pub(crate) fn new(resolver: &Resolver) -> Observer {
+            let _ = resolver; // read by the counters only
+            Observer {
+                #[cfg(feature = "tracing")]
+                reporter: crate::report::Reporter::default(),
+                #[cfg(feature = "metrics")]
+                counters: super::counters::Counters::new(resolver),
+            }
+        }
+
         /// Records one request's resolution: counts it, opens its span,
         /// fills in the application's span, reports it. Returns the span
         /// the inner service is to run in.
-        #[cfg(any(feature = "tracing", feature = "metrics"))]
         pub(crate) fn observe(
             &self,
             resolver: &Resolver,
@@ -297,7 +266,11 @@ mod observer {
             result: &Result<Resolution, Error>,
             url: Option<&OriginalUrl>,
         ) -> RequestSpan {
-            let peer = peer.canonical();
+            // The resolution holds the peer made canonical already.
+            let peer = match result {
+                Ok(r) => r.peer(),
+                Err(_) => peer.canonical(),
+            };
             let found = Found::new(crate::explain::Request {
                 settings: &resolver.settings,
                 peer: &peer,
@@ -310,20 +283,6 @@ mod observer {
             self.trace(peer, result, &found)
         }
 
-        /// Without `tracing` and `metrics`, nothing to record.
-        #[cfg(not(any(feature = "tracing", feature = "metrics")))]
-        #[inline(always)]
-        pub(crate) fn observe(
-            &self,
-            _: &Resolver,
-            _: Peer,
-            _: &HeaderMap,
-            _: &Result<Resolution, Error>,
-            _: Option<&OriginalUrl>,
-        ) -> RequestSpan {
-            NoSpan
-        }
-
         /// The request's span, the fields of the application's, the
         /// reporter's events (inside the span).
         #[cfg(feature = "tracing")]
@@ -333,9 +292,15 @@ mod observer {
             result: &Result<Resolution, Error>,
             found: &Found<'_>,
         ) -> RequestSpan {
-            let fields = super::span::Fields::new(peer, result);
-            let span = super::span::open(&fields, found);
-            super::span::record_current(&fields, found);
+            // No subscriber records anything (none was ever installed, or
+            // every one is off): no span, no field, no event.
+            if tracing::level_filters::LevelFilter::current()
+                == tracing::level_filters::LevelFilter::OFF
+            {
+                return tracing::Span::none();
+            }
+            let span = super::span::open(peer, result, found);
+            super::span::record_current(peer, result, found);
             span.in_scope(|| self.reporter.report(peer, result, found));
             span
         }

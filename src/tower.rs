@@ -142,7 +142,8 @@ pub struct ClientIpLayer {
     rewrite_uri: bool,
     // Features `tracing` and `metrics`: the span, the counters, the
     // warnings given once (`realip::telemetry`).
-    telemetry: telemetry::Shared,
+    #[cfg(any(feature = "tracing", feature = "metrics"))]
+    telemetry: Arc<telemetry::Observer>,
 }
 
 impl ClientIpLayer {
@@ -156,7 +157,8 @@ impl ClientIpLayer {
         Self {
             reject: None,
             rewrite_uri: false,
-            telemetry: telemetry::shared(&resolver),
+            #[cfg(any(feature = "tracing", feature = "metrics"))]
+            telemetry: Arc::new(telemetry::Observer::new(&resolver)),
             resolver,
         }
     }
@@ -248,6 +250,7 @@ where
         } else {
             (resolver.resolve(peer, request.headers()), None)
         };
+        #[cfg(any(feature = "tracing", feature = "metrics"))]
         let span = self.layer.telemetry.observe(
             &self.layer.resolver,
             peer,
@@ -255,6 +258,8 @@ where
             &result,
             url.as_ref(),
         );
+        #[cfg(not(any(feature = "tracing", feature = "metrics")))]
+        let span = telemetry::NoSpan;
         // Rule 15: who called the trusted sidecar, for the application to
         // log and authorise by; only when the resolver trusts identities.
         if resolver.identity_header().is_some() {
@@ -296,10 +301,12 @@ where
                 request.extensions_mut().insert::<Error>(error);
             }
         }
+        let future = {
+            let _entered = telemetry::enter(&span);
+            self.inner.call(request)
+        };
         ResponseFuture {
-            state: State::Inner {
-                future: telemetry::in_scope(&span, || self.inner.call(request)),
-            },
+            state: State::Inner { future },
             span,
         }
     }

@@ -1,6 +1,7 @@
 //! The layer's span and the fields of the application's (feature
 //! `tracing`): OpenTelemetry's names, values recorded lazily.
 
+use std::cell::OnceCell;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -16,7 +17,7 @@ use crate::resolution::{Origin, Resolution};
 /// What one request's span records: each value is known without
 /// formatting or allocating (addresses are formatted by the subscriber, if
 /// it records them).
-pub(crate) struct Fields {
+struct Fields {
     client: Option<(IpAddr, Option<u16>)>,
     network_peer: Option<(IpAddr, Option<u16>)>,
     proxy_source: Option<(IpAddr, Option<u16>)>,
@@ -29,7 +30,7 @@ pub(crate) struct Fields {
 impl Fields {
     /// The fields of a request from `peer` (canonical) resolved as
     /// `result`.
-    pub(crate) fn new(peer: Peer, result: &Result<Resolution, Error>) -> Fields {
+    fn new(peer: Peer, result: &Result<Resolution, Error>) -> Fields {
         // OpenTelemetry's `network.peer.*` is the other end of the socket:
         // for a PROXY connection, the balancer that sent the header.
         let (network_peer, proxy_source) = match peer {
@@ -99,35 +100,47 @@ fn diagnostics(found: &Found<'_>) -> Option<tracing::field::DisplayValue<Codes>>
 /// enables it, and then every value is computed (diagnostics included)
 /// only because it does: the macro evaluates them only for an enabled
 /// span.
-pub(crate) fn open(fields: &Fields, found: &Found<'_>) -> Span {
+pub(crate) fn open(peer: Peer, result: &Result<Resolution, Error>, found: &Found<'_>) -> Span {
+    let fields = OnceCell::new();
+    let fields = || fields.get_or_init(|| Fields::new(peer, result));
     let address = |a: Option<(IpAddr, Option<u16>)>| a.map(|(ip, _)| display(ip));
     let port = |a: Option<(IpAddr, Option<u16>)>| a.and_then(|(_, port)| port);
     tracing::info_span!(
         target: SPAN_TARGET,
         "realip",
-        client.address = address(fields.client),
-        client.port = port(fields.client),
-        network.peer.address = address(fields.network_peer),
-        network.peer.port = port(fields.network_peer),
-        realip.proxy_protocol.source.address = address(fields.proxy_source),
-        realip.proxy_protocol.source.port = port(fields.proxy_source),
-        realip.origin = fields.origin,
-        realip.header = fields.header,
-        realip.trusted_proxies = fields.trusted_proxies,
+        client.address = address(fields().client),
+        client.port = port(fields().client),
+        network.peer.address = address(fields().network_peer),
+        network.peer.port = port(fields().network_peer),
+        realip.proxy_protocol.source.address = address(fields().proxy_source),
+        realip.proxy_protocol.source.port = port(fields().proxy_source),
+        realip.origin = fields().origin,
+        realip.header = fields().header,
+        realip.trusted_proxies = fields().trusted_proxies,
         realip.diagnostics = diagnostics(found),
-        realip.error = fields.error,
+        realip.error = fields().error,
     )
+}
+
+/// Whether a field is one the layer records.
+fn is_ours(name: &str) -> bool {
+    name.starts_with("client.") || name.starts_with("network.peer.") || name.starts_with("realip.")
 }
 
 /// Records the fields into the current span (the application's), each
 /// only if that span declares it.
-pub(crate) fn record_current(fields: &Fields, found: &Found<'_>) {
+pub(crate) fn record_current(peer: Peer, result: &Result<Resolution, Error>, found: &Found<'_>) {
     let span = Span::current();
     let Some(metadata) = span.metadata() else {
         // No span, or one no subscriber records.
         return;
     };
     let declared = metadata.fields();
+    // Most spans declare none of these: one pass over their names.
+    if !declared.iter().any(|field| is_ours(field.name())) {
+        return;
+    }
+    let fields = Fields::new(peer, result);
     let record = |name: &str, value: &dyn tracing::Value| {
         if let Some(field) = declared.field(name) {
             span.record(&field, value);
