@@ -55,12 +55,14 @@
 //! trusted, it is also `client.address`. A balancer's health check (a
 //! `LOCAL` header) records the balancer as `network.peer.*` and no source.
 //!
-//! **Cost.** No allocation: addresses are recorded as `Display` values that
-//! a subscriber formats only if it records them, codes and names are
-//! `&'static str`. When no subscriber enables the span it is
-//! `Span::none()`, and diagnostics are not looked for on its account; when
-//! one does, they are found by the explanation's own function without
-//! being worded (BENCHMARKS.md, "Telemetry", has the counts).
+//! **Cost.** No allocation (`tests/alloc.rs`): addresses are recorded as
+//! `Display` values that a subscriber formats only if it records them,
+//! codes and names are `&'static str`. When no subscriber listens at all
+//! (tracing's `LevelFilter::current()` is `OFF`), nothing is done; when
+//! none enables the span it is `Span::none()`, and diagnostics are not
+//! looked for on its account; when one does, they are found by the
+//! explanation's own function without being worded (BENCHMARKS.md,
+//! "Telemetry", has the counts).
 //!
 //! ```
 //! use http::{Request, Response};
