@@ -17,8 +17,13 @@
 //!   inserting the peer) is timed too, as a server pays it.
 //!
 //! The benches build with every feature of the crate (dev-dependencies), so
-//! `tracing` is on, with no subscriber installed. Results are in
-//! `BENCHMARKS.md` ("Layer overhead").
+//! `tracing` and `metrics` are on, with no subscriber and no recorder
+//! installed, except in two rows: `with_layer_xff_3_hops_subscriber` (a
+//! subscriber that enables every span and event and keeps nothing: the
+//! layer's span is opened and its values handed over, not formatted) and
+//! `with_layer_xff_3_hops_recorder` (a metrics recorder that hands out one
+//! atomic counter). Results are in `BENCHMARKS.md` ("Layer overhead",
+//! "Telemetry").
 //!
 //! ```text
 //! cargo bench --bench layer
@@ -38,6 +43,7 @@ use http::{HeaderMap, HeaderValue, Request, Response};
 use realip::tower::ClientIpLayer;
 use realip::{Peer, Resolution, Resolver};
 use tower::{Layer, Service, service_fn};
+use tracing::span::{Attributes, Id, Record};
 
 /// Three hops: the client, then two proxies in 10.0.0.0/8.
 const XFF: &str = "203.0.113.7, 10.0.0.2, 10.0.0.1";
@@ -107,6 +113,64 @@ where
     }
 }
 
+/// A subscriber interested in everything, that keeps nothing.
+struct Interested;
+
+impl tracing::Subscriber for Interested {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+/// A metrics recorder with one counter for every key.
+#[derive(Default)]
+struct OneCounter(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl metrics::Recorder for OneCounter {
+    fn describe_counter(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_gauge(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_histogram(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn register_counter(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
+        metrics::Counter::from_arc(self.0.clone())
+    }
+    fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+        metrics::Gauge::noop()
+    }
+    fn register_histogram(
+        &self,
+        _: &metrics::Key,
+        _: &metrics::Metadata<'_>,
+    ) -> metrics::Histogram {
+        metrics::Histogram::noop()
+    }
+}
+
 fn layer(c: &mut Criterion) {
     let resolver: Resolver = CONFIG.parse().expect("a valid configuration");
     let headers = headers();
@@ -155,6 +219,23 @@ fn layer(c: &mut Criterion) {
     group.bench_function("with_layer_xff_3_hops_connect_info", |b| {
         b.iter_batched(
             || request(&headers, connect_info),
+            |request| call(&mut with, black_box(request)),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("with_layer_xff_3_hops_subscriber", |b| {
+        let _subscriber = tracing::subscriber::set_default(Interested);
+        b.iter_batched(
+            || request(&headers, peer),
+            |request| call(&mut with, black_box(request)),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("with_layer_xff_3_hops_recorder", |b| {
+        let recorder = OneCounter::default();
+        let _recorder = metrics::set_default_local_recorder(&recorder);
+        b.iter_batched(
+            || request(&headers, peer),
             |request| call(&mut with, black_box(request)),
             BatchSize::SmallInput,
         )

@@ -85,6 +85,14 @@
 //!   text form `allow=10.0.0.0/8; deny=10.66.0.0/16`, lists that reload),
 //!   and with feature `tower` a layer that answers refused clients `403`
 //!   inside `ClientIpLayer`.
+//! - `telemetry` (features `tracing`, `metrics`): what the layer records
+//!   for each request, so that traces, logs and dashboards show the client
+//!   rather than the proxy: a span with OpenTelemetry's `client.address`,
+//!   `network.peer.address`, … (also filled into the application's own
+//!   request span when it declares them), and counters of resolutions,
+//!   errors and diagnostics (`realip_diagnostics_total{code=
+//!   "forwarding_headers_from_untrusted_peer"}`: spoofing attempts) through
+//!   the `metrics` facade.
 //! - `governor` (feature `governor`): a key extractor for tower_governor's
 //!   rate limits, keyed by the resolved client's network (IPv4 `/32`, IPv6
 //!   `/64`, an embedded IPv4 as IPv4; [`RateLimitPrefixes`]), never by a
@@ -149,6 +157,13 @@ mod resolution;
 pub mod resolver;
 mod scheme_host;
 mod settings;
+// Public with `tracing` or `metrics` (field and metric names); with `tower`
+// and neither, it only names the layer's span type, a value of no size.
+#[cfg(any(feature = "tracing", feature = "metrics"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "tracing", feature = "metrics"))))]
+pub mod telemetry;
+#[cfg(not(any(feature = "tracing", feature = "metrics")))]
+mod telemetry;
 #[cfg(test)]
 mod test_soup;
 #[cfg(feature = "tonic")]

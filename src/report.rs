@@ -8,22 +8,21 @@
 //! would drown the log.
 //!
 //! Which causes a request shows is decided by the explanation's own
-//! function ([`find`]), asked only for the warnings not given yet (and only
-//! when a subscriber would record a warning), which costs a few lookups
-//! and no allocation; only a new warning is worded ([`word`]). The
-//! warnings and [`Resolver::explain`]'s diagnostics therefore never
-//! disagree.
+//! function (`find`), asked only for the warnings not given yet (and only
+//! when a subscriber would record a warning; the answer is shared with the
+//! span and the counters of [`telemetry`](crate::telemetry), which may
+//! have asked already), which costs a few lookups and no allocation; only
+//! a new warning is worded ([`word`]). The warnings and
+//! [`Resolver::explain`](crate::Resolver::explain)'s diagnostics therefore
+//! never disagree.
 
 use std::sync::atomic::{AtomicU16, Ordering};
 
-use http::HeaderMap;
-
 use crate::error::Error;
-use crate::explain::{Findings, Request, find, word};
+use crate::explain::{Findings, word};
 use crate::peer::Peer;
 use crate::resolution::Resolution;
-use crate::resolver::Resolver;
-use crate::scheme_host::OriginalUrl;
+use crate::telemetry::found::Found;
 
 /// Which warnings have been given.
 #[derive(Debug, Default)]
@@ -32,14 +31,9 @@ pub(crate) struct Reporter {
 }
 
 impl Reporter {
-    pub(crate) fn report(
-        &self,
-        resolver: &Resolver,
-        peer: Peer,
-        headers: &HeaderMap,
-        result: &Result<Resolution, Error>,
-        url: Option<&OriginalUrl>,
-    ) {
+    /// Reports a request from `peer` (canonical) resolved as `result`,
+    /// whose diagnostics are `found`.
+    pub(crate) fn report(&self, peer: Peer, result: &Result<Resolution, Error>, found: &Found<'_>) {
         match result {
             Ok(r) => tracing::debug!(
                 client = %r.client(),
@@ -62,14 +56,8 @@ impl Reporter {
         if wanted.is_empty() {
             return;
         }
-        let request = Request {
-            settings: &resolver.settings,
-            peer: &peer.canonical(),
-            headers,
-            result,
-            url,
-        };
-        let found = find(&request, wanted);
+        let request = found.request();
+        let found = found.among(wanted);
         if found.is_empty() {
             return;
         }
@@ -80,7 +68,7 @@ impl Reporter {
         if new.is_empty() {
             return;
         }
-        for diagnostic in word(&request, new) {
+        for diagnostic in word(request, new) {
             debug_assert!(diagnostic.is_warning());
             tracing::warn!(
                 code = diagnostic.code(),

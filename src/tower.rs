@@ -24,6 +24,12 @@
 //! Without any of these, resolution fails with [`Error::NoPeerAddress`], a
 //! server configuration error.
 //!
+//! With feature `tracing`, each request's inner service runs in a span
+//! `realip` with OpenTelemetry's `client.address`, `network.peer.address`,
+//! …, also recorded into the application's current span where it declares
+//! them; with `metrics`, resolutions, errors and diagnostics are counted
+//! (see `realip::telemetry`, present with either feature).
+//!
 //! ```
 //! use http::{Request, Response};
 //! use realip::tower::ClientIpLayer;
@@ -65,6 +71,7 @@ use crate::error::Error;
 use crate::peer::Peer;
 use crate::resolver::Resolver;
 use crate::scheme_host::OriginalUrl;
+use crate::telemetry;
 
 /// The body of the default rejection.
 pub const DEFAULT_REJECTION_BODY: &str = "could not determine the client address\n";
@@ -133,8 +140,10 @@ pub struct ClientIpLayer {
     resolver: Arc<Resolver>,
     reject: Option<Reject>,
     rewrite_uri: bool,
-    #[cfg(feature = "tracing")]
-    reporter: Arc<crate::report::Reporter>,
+    // Features `tracing` and `metrics`: the span, the counters, the
+    // warnings given once (`realip::telemetry`).
+    #[cfg(any(feature = "tracing", feature = "metrics"))]
+    telemetry: Arc<telemetry::Observer>,
 }
 
 impl ClientIpLayer {
@@ -146,11 +155,11 @@ impl ClientIpLayer {
     /// A layer sharing a resolver that is used elsewhere too.
     pub fn from_shared(resolver: Arc<Resolver>) -> Self {
         Self {
-            resolver,
             reject: None,
             rewrite_uri: false,
-            #[cfg(feature = "tracing")]
-            reporter: Arc::default(),
+            #[cfg(any(feature = "tracing", feature = "metrics"))]
+            telemetry: Arc::new(telemetry::Observer::new(&resolver)),
+            resolver,
         }
     }
 
@@ -241,14 +250,16 @@ where
         } else {
             (resolver.resolve(peer, request.headers()), None)
         };
-        #[cfg(feature = "tracing")]
-        self.layer.reporter.report(
+        #[cfg(any(feature = "tracing", feature = "metrics"))]
+        let span = self.layer.telemetry.observe(
             &self.layer.resolver,
             peer,
             request.headers(),
             &result,
             url.as_ref(),
         );
+        #[cfg(not(any(feature = "tracing", feature = "metrics")))]
+        let span = telemetry::NoSpan;
         // Rule 15: who called the trusted sidecar, for the application to
         // log and authorise by; only when the resolver trusts identities.
         if resolver.identity_header().is_some() {
@@ -284,15 +295,19 @@ where
                         state: State::Rejected {
                             response: Some(response),
                         },
+                        span,
                     };
                 }
                 request.extensions_mut().insert::<Error>(error);
             }
         }
+        let future = {
+            let _entered = telemetry::enter(&span);
+            self.inner.call(request)
+        };
         ResponseFuture {
-            state: State::Inner {
-                future: self.inner.call(request),
-            },
+            state: State::Inner { future },
+            span,
         }
     }
 }
@@ -306,6 +321,8 @@ pin_project! {
     pub struct ResponseFuture<F, B> {
         #[pin]
         state: State<F, B>,
+        // The request's span (feature `tracing`), entered at each poll.
+        span: telemetry::RequestSpan,
     }
 }
 
@@ -332,7 +349,9 @@ where
     type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
+        let this = self.project();
+        let _entered = telemetry::enter(this.span);
+        match this.state.project() {
             StateProj::Inner { future } => future.poll(cx),
             StateProj::Rejected { response } => Poll::Ready(Ok(response
                 .take()
@@ -348,6 +367,7 @@ impl<F, B> ResponseFuture<F, B> {
     pub(crate) fn inner(future: F) -> Self {
         Self {
             state: State::Inner { future },
+            span: telemetry::no_span(),
         }
     }
 
@@ -366,6 +386,7 @@ impl<F, B> ResponseFuture<F, B> {
             state: State::Rejected {
                 response: Some(response),
             },
+            span: telemetry::no_span(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `Resolver::resolve` never touches the heap: not to resolve, not to fail,
-//! and not when the `Resolution` it returns is dropped.
+//! and not when the `Resolution` it returns is dropped. Nor does the tower
+//! layer's telemetry (features `tracing` and `metrics`), whoever listens.
 //!
 //! A counting global allocator wraps the system one. Counting is per thread
 //! and only between `start` and `stop`, so the test harness's own threads
@@ -978,4 +979,183 @@ fn access_layer_allow_path() {
             );
         }
     }
+}
+
+/// A subscriber that enables everything and formats every value it is
+/// given (into nothing), with room reserved up front for its spans.
+struct Formatting {
+    /// Each span's metadata, by id - 1.
+    spans: std::sync::Mutex<Vec<&'static tracing::Metadata<'static>>>,
+    /// The entered spans' ids.
+    entered: std::sync::Mutex<Vec<u64>>,
+}
+
+/// Formats each value into nothing, as a subscriber that records it would.
+struct Sink;
+
+impl tracing::field::Visit for Sink {
+    fn record_debug(&mut self, _: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        use std::io::Write as _;
+        let _ = write!(std::io::sink(), "{value:?}");
+    }
+}
+
+impl tracing::Subscriber for Formatting {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, attributes: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        attributes.record(&mut Sink);
+        let mut spans = self.spans.lock().unwrap();
+        assert!(spans.len() < spans.capacity(), "room for every span");
+        spans.push(attributes.metadata());
+        tracing::span::Id::from_u64(spans.len() as u64)
+    }
+    fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        values.record(&mut Sink);
+    }
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        event.record(&mut Sink);
+    }
+    fn enter(&self, span: &tracing::span::Id) {
+        self.entered.lock().unwrap().push(span.into_u64());
+    }
+    fn exit(&self, _: &tracing::span::Id) {
+        self.entered.lock().unwrap().pop();
+    }
+    fn current_span(&self) -> tracing_core::span::Current {
+        match self.entered.lock().unwrap().last() {
+            Some(&id) => {
+                let metadata = self.spans.lock().unwrap()[id as usize - 1];
+                tracing_core::span::Current::new(tracing::span::Id::from_u64(id), metadata)
+            }
+            None => tracing_core::span::Current::none(),
+        }
+    }
+}
+
+/// A metrics recorder with one counter for every key.
+#[derive(Default)]
+struct OneCounter(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl metrics::Recorder for OneCounter {
+    fn describe_counter(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_gauge(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_histogram(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn register_counter(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
+        metrics::Counter::from_arc(self.0.clone())
+    }
+    fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+        metrics::Gauge::noop()
+    }
+    fn register_histogram(
+        &self,
+        _: &metrics::Key,
+        _: &metrics::Metadata<'_>,
+    ) -> metrics::Histogram {
+        metrics::Histogram::noop()
+    }
+}
+
+/// The layer's telemetry (features `tracing` and `metrics`) allocates
+/// nothing of its own: a request through `ClientIpLayer` causes as many
+/// heap events with a subscriber that formats every value, inside an
+/// application span that declares the layer's fields, and a metrics
+/// recorder, as with neither. (The layer itself allocates: the request's
+/// extensions hold the resolution.) Warnings are worded once per cause,
+/// which allocates, so each request is sent once before counting.
+#[test]
+fn the_layers_telemetry_allocates_nothing() {
+    use std::convert::Infallible;
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    use tower::{Layer, Service};
+
+    let resolver = Resolver::builder()
+        .x_forwarded_for()
+        .trusted_proxies(trusted())
+        .build()
+        .unwrap();
+    let mut service = realip::tower::ClientIpLayer::new(resolver).layer(tower::service_fn(
+        |_: http::Request<()>| std::future::ready(Ok::<_, Infallible>(http::Response::new(""))),
+    ));
+    let stranger: SocketAddr = "198.51.100.66:4000".parse().unwrap();
+    let cases: [(&str, SocketAddr, &str); 3] = [
+        ("proxied", gateway(), "203.0.113.7, 10.0.0.2"),
+        ("forged by a stranger", stranger, "1.1.1.1"),
+        ("unreadable", gateway(), "unknown"),
+    ];
+    let request = |peer: SocketAddr, xff: &str| {
+        let mut request = http::Request::new(());
+        *request.headers_mut() = headers(HeaderName::from_static("x-forwarded-for"), &[xff]);
+        request.extensions_mut().insert(Peer::from(peer));
+        request
+    };
+    let mut call = |request: http::Request<()>| {
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(service.poll_ready(&mut cx).is_ready());
+        let future = std::pin::pin!(service.call(request));
+        assert!(matches!(future.poll(&mut cx), Poll::Ready(Ok(_))));
+    };
+    let subscriber = Formatting {
+        spans: std::sync::Mutex::new(Vec::with_capacity(64)),
+        entered: std::sync::Mutex::new(Vec::with_capacity(16)),
+    };
+    let recorder = OneCounter::default();
+    let counted = recorder.0.clone();
+    let dispatch = tracing::Dispatch::new(subscriber);
+    for (case, peer, xff) in cases {
+        call(request(peer, xff));
+        let once_more = request(peer, xff);
+        let plain = heap_events(|| call(once_more));
+        let observed = tracing::dispatcher::with_default(&dispatch, || {
+            metrics::with_local_recorder(&recorder, || {
+                let in_span = |call: &mut dyn FnMut(http::Request<()>), counted: bool| {
+                    let span = tracing::info_span!(
+                        "request",
+                        client.address = tracing::field::Empty,
+                        network.peer.address = tracing::field::Empty,
+                        realip.diagnostics = tracing::field::Empty,
+                    );
+                    let request = request(peer, xff);
+                    let send = || span.in_scope(|| call(request));
+                    if counted {
+                        heap_events(send)
+                    } else {
+                        send();
+                        0
+                    }
+                };
+                in_span(&mut call, false);
+                in_span(&mut call, true)
+            })
+        });
+        assert_eq!(
+            observed, plain,
+            "{case}: with telemetry {observed} heap events, without {plain}"
+        );
+    }
+    assert!(
+        counted.load(std::sync::atomic::Ordering::Relaxed) >= 6,
+        "the recorder counted"
+    );
 }

@@ -16,6 +16,10 @@
 //! forwarding header (and a caller identity) changes nothing. README.md
 //! (Deployments, reproduced) draws each deployment.
 //!
+//! The app of scenario 3 also writes its access log (`--access-log`), and
+//! every line must name the in-mesh client as `client.address` and the
+//! sidecar as `network.peer.address`.
+//!
 //! Scenario 8 trusts the gateway by its identity (DESIGN rule 15): a test
 //! mesh CA, made with `openssl` at each run, issues SPIFFE certificates to
 //! the gateway, the in-mesh client and the app's sidecar; the gateway
@@ -658,6 +662,12 @@ const APPS: [(u16, &str, &str); 7] = [
     ),
 ];
 
+/// The app whose httpbin also writes its access log (`--access-log`, one
+/// JSON line per request in its log file): scenario 3's, behind the
+/// sidecar that appends `X-Forwarded-For`. `deployments` checks the
+/// addresses of every line after the scenarios.
+const ACCESS_LOG_APP: (u16, &str) = (8082, "app-sidecar-xff");
+
 /// The actix-web apps (the `actix` example, feature `actix`): each runs
 /// the configuration of the httpbin app it mirrors, behind a sidecar server
 /// that behaves as that app's; the gateway reaches 8089 at `/actix-m2/`.
@@ -1136,12 +1146,11 @@ fn build_cluster(lab: &mut Lab) -> Cluster {
     let httpbin = example_binary("httpbin");
     for (port, name, config) in APPS {
         let listen = format!("[::]:{port}");
-        lab.start(
-            &pod,
-            name,
-            &httpbin,
-            &["--listen", &listen, "--config", config],
-        );
+        let mut args = vec!["--listen", &listen, "--config", config];
+        if port == ACCESS_LOG_APP.0 {
+            args.push("--access-log");
+        }
+        lab.start(&pod, name, &httpbin, &args);
     }
     for &(port, name, twin) in actix_apps() {
         let listen = format!("[::]:{port}");
@@ -1611,6 +1620,14 @@ fn deployments() {
         }
     }
 
+    // The access log of scenario 3's app: each request it served, honest
+    // or forged, logs the in-mesh client as `client.address` and the
+    // sidecar it came through as `network.peer.address`; the forged
+    // headers are logged as received.
+    let (row, problems) = check_access_log(&lab);
+    table.push(row);
+    failures.extend(problems);
+
     // Rule 14 through the real gateway: the URL the client used, from the
     // hop that named it. Over TLS the app, which receives plain HTTP, still
     // answers https and the host asked for; over plain HTTP a client that
@@ -1713,6 +1730,58 @@ fn deployments() {
     let pids = lab.pids.clone();
     drop(lab);
     assert_clean(&prefix, &pids, &lab_dir);
+}
+
+/// Reads the access log of `ACCESS_LOG_APP` (its JSON lines, among the
+/// process's other output): a row for the table, and what is wrong.
+fn check_access_log(lab: &Lab) -> (String, Vec<String>) {
+    let (port, name) = ACCESS_LOG_APP;
+    let path = lab.dir.0.join(format!("{name}.log"));
+    let log = std::fs::read_to_string(&path).unwrap_or_default();
+    let lines: Vec<Value> = log
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| json(l, "an access-log line"))
+        .collect();
+    let mut problems = Vec::new();
+    // Through the sidecar from 127.0.0.6 over IPv4, ::6 over IPv6.
+    let expected = [(MESH, "127.0.0.6"), (MESH6, "::6")];
+    let mut seen = BTreeSet::new();
+    let mut forged_and_logged = false;
+    for line in &lines {
+        let client = line["client.address"].as_str().unwrap_or("<none>");
+        let peer = line["network.peer.address"].as_str().unwrap_or("<none>");
+        if !expected.contains(&(client, peer)) || line["status"] != 200 {
+            problems.push(format!(
+                "access log of {name} ({port}): client.address {client}, network.peer.address                  {peer}, status {}, expected one of {expected:?} and 200: {line}",
+                line["status"]
+            ));
+        }
+        seen.insert((client.to_owned(), peer.to_owned()));
+        forged_and_logged |= line["forwarding_headers"]["x-forwarded-for"]
+            .as_str()
+            .is_some_and(|xff| xff.starts_with(FORGED));
+    }
+    for (client, peer) in expected {
+        if !seen.contains(&(client.to_owned(), peer.to_owned())) {
+            problems.push(format!(
+                "access log of {name} ({port}): no line with client.address {client} and                  network.peer.address {peer} in {}:\n{log}",
+                path.display()
+            ));
+        }
+    }
+    if !forged_and_logged {
+        problems.push(format!(
+            "access log of {name} ({port}): no line shows the forged X-Forwarded-For as received"
+        ));
+    }
+    let row = format!(
+        "{:<62} {:<26} {} lines: client.address {MESH}/{MESH6}, network.peer.address 127.0.0.6/::6",
+        format!("3 the app's access log (--access-log, port {port})"),
+        "every client",
+        lines.len()
+    );
+    (row, problems)
 }
 
 /// Sends `bytes` on a raw TCP connection from `ns` (bash's `/dev/tcp`) and

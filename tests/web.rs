@@ -903,6 +903,155 @@ async fn httpbin_reads_its_configuration_from_realip() {
     assert!(v.get("client").is_none(), "{v}");
 }
 
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm),
+/// to check the access log's time by another road than the example's.
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// An access-log time (`2025-12-02T10:15:30.123Z`) as seconds since the
+/// epoch; panics unless it has that exact form.
+fn rfc3339_seconds(time: &str) -> i64 {
+    let b = time.as_bytes();
+    assert_eq!(time.len(), 24, "{time:?}");
+    for (i, c) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (23, b'Z'),
+    ] {
+        assert_eq!(b[i], c, "{time:?}");
+    }
+    let n = |range: std::ops::Range<usize>| -> i64 { time[range].parse().expect("digits") };
+    let days = days_from_civil(n(0..4), n(5..7), n(8..10));
+    days * 86_400 + n(11..13) * 3_600 + n(14..16) * 60 + n(17..19)
+}
+
+/// The httpbin example's next access-log line, as JSON, with its fields
+/// in the documented order.
+fn access_log_line(server: &mut RunningExample) -> Value {
+    let line = server.stdout_line().expect("an access-log line");
+    assert!(line.starts_with(r#"{"time":""#), "{line}");
+    let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let order = [
+        "time",
+        "method",
+        "path",
+        "status",
+        "client.address",
+        "client.port",
+        "network.peer.address",
+        "network.peer.port",
+        "realip.error",
+        "diagnostics",
+        "forwarding_headers",
+    ];
+    assert_eq!(v.as_object().unwrap().len(), order.len(), "{line}");
+    let at: Vec<usize> = order
+        .iter()
+        .map(|k| {
+            line.find(&format!("\"{k}\":"))
+                .expect("the key in the line")
+        })
+        .collect();
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "keys in order in {line}"
+    );
+    v
+}
+
+#[tokio::test]
+async fn httpbin_access_log_is_a_json_line_per_request() {
+    let mut server = RunningExample::start(
+        "httpbin",
+        &["--access-log"],
+        Some("x-forwarded-for; trust=loopback"),
+    );
+    let lines = ["X-Forwarded-For: 1.1.1.1", "X-Forwarded-For: 203.0.113.7"];
+    let reply = get_path(server.addr, "/ip?token=secret", &lines).await;
+    assert_eq!(reply.body, r#"{"origin":"203.0.113.7"}"#);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let v = access_log_line(&mut server);
+    let time = rfc3339_seconds(v["time"].as_str().unwrap());
+    assert!((now - 5..=now + 1).contains(&time), "{v}");
+    assert_eq!(
+        v,
+        json!({
+            "time": v["time"],
+            "method": "GET",
+            // The query is left out.
+            "path": "/ip",
+            "status": 200,
+            "client.address": "203.0.113.7",
+            "client.port": null,
+            "network.peer.address": "127.0.0.1",
+            "network.peer.port": reply.client.port(),
+            "realip.error": null,
+            "diagnostics": [],
+            // Both lines, in order, as received.
+            "forwarding_headers": { "x-forwarded-for": "1.1.1.1, 203.0.113.7" },
+        })
+    );
+
+    // A chain that cannot be read: no client, the error's kind.
+    let reply = get_path(server.addr, "/ip", &["X-Forwarded-For: unknown"]).await;
+    assert_eq!(reply.status, 400);
+    let v = access_log_line(&mut server);
+    assert_eq!(v["status"], 400, "{v}");
+    assert_eq!(v["client.address"], Value::Null, "{v}");
+    assert_eq!(v["realip.error"], "unknown_hop", "{v}");
+    assert_eq!(v["network.peer.address"], "127.0.0.1", "{v}");
+
+    // A long header is cut: its first 256 bytes and how many were left
+    // out. A quote and a backslash stay inside the JSON string.
+    let long = format!("\"\\{}", "9".repeat(1000));
+    let reply = get_path(
+        server.addr,
+        "/headers",
+        &[&format!("X-Real-IP: {long}"), "X-Real-IP: 2.2.2.2"],
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    let v = access_log_line(&mut server);
+    let kept = v["forwarding_headers"]["x-real-ip"].as_str().unwrap();
+    let full = format!("{long}, 2.2.2.2");
+    assert_eq!(
+        kept,
+        format!("{}…[+{} bytes]", &full[..256], full.len() - 256),
+        "{v}"
+    );
+    assert_eq!(v["path"], "/headers");
+
+    // Each request's diagnostics: a peer that is not trusted.
+    let mut stranger = RunningExample::start(
+        "httpbin",
+        &["--access-log"],
+        Some("x-forwarded-for; trust=10.0.0.0/8"),
+    );
+    let reply = get_path(stranger.addr, "/ip", &["X-Forwarded-For: 1.1.1.1"]).await;
+    assert_eq!(reply.body, r#"{"origin":"127.0.0.1"}"#);
+    let v = access_log_line(&mut stranger);
+    assert_eq!(v["client.address"], "127.0.0.1", "{v}");
+    assert_eq!(v["client.port"], reply.client.port(), "{v}");
+    assert_eq!(
+        v["diagnostics"],
+        json!(["forwarding_headers_from_untrusted_peer"]),
+        "{v}"
+    );
+}
+
 /// The README's lighter set-up: the layer wrapped once around the whole
 /// `Router` (no per-route `Router::layer`), served with `ConnectInfo`. The
 /// extractors read the same stored resolution.

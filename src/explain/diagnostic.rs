@@ -324,6 +324,43 @@ impl Findings {
         self.0 == 0
     }
 
+    /// The findings of both.
+    #[cfg(all(feature = "tracing", feature = "tower"))]
+    pub(crate) fn intersection(self, other: Findings) -> Findings {
+        Findings(self.0 & other.0)
+    }
+
+    /// The [`Diagnostic::code`] of each finding, by bit: what telemetry
+    /// records without wording a diagnostic (a test checks each against
+    /// the worded diagnostic's own code).
+    #[cfg(any(
+        test,
+        all(feature = "tower", any(feature = "tracing", feature = "metrics"))
+    ))]
+    pub(crate) const CODES: [&'static str; Self::COUNT as usize] = [
+        "sidecar_hides_client",
+        "forwarding_headers_from_untrusted_peer",
+        "forwarding_headers_ignored",
+        "configured_header_absent",
+        "trusted_peer_sent_no_header",
+        "all_hops_trusted",
+        "duplicate_single_header",
+        "forwarded_and_x_forwarded_for",
+        "non_public_client",
+        "balancer_gave_no_source",
+        "balancer_gave_no_source",
+        "value_absent",
+        "value_absent",
+        "caller_not_trusted",
+    ];
+
+    /// The bit of each finding, in the order they are worded: indices
+    /// into [`CODES`](Self::CODES).
+    #[cfg(all(feature = "tower", any(feature = "tracing", feature = "metrics")))]
+    pub(crate) fn indices(self) -> impl Iterator<Item = usize> {
+        (0..Self::COUNT as usize).filter(move |&bit| self.0 & (1 << bit) != 0)
+    }
+
     pub(crate) fn union(self, other: Findings) -> Findings {
         Findings(self.0 | other.0)
     }
@@ -777,6 +814,11 @@ mod tests {
                 diagnostic.is_warning(),
                 "{}",
                 diagnostic.code()
+            );
+            assert_eq!(
+                Findings::CODES[finding.0.trailing_zeros() as usize],
+                diagnostic.code(),
+                "the code telemetry records for a finding is its diagnostic's"
             );
             all = all.union(*finding);
         }

@@ -83,6 +83,20 @@ impl RunningExample {
             _stdout: stdout,
         }
     }
+
+    /// The next line the example writes on standard output after the
+    /// "listening on" line, without its end; `None` once it has closed its
+    /// output. Blocks until the line is written: read only a line the
+    /// example has written or is about to.
+    pub fn stdout_line(&mut self) -> Option<String> {
+        use std::io::BufRead;
+
+        let mut line = String::new();
+        match self._stdout.read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(line.trim_end_matches('\n').to_owned()),
+        }
+    }
 }
 
 impl Drop for RunningExample {
