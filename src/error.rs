@@ -171,13 +171,11 @@ impl Error {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kinds_are_distinct_snake_case() {
-        let all = [
+impl Error {
+    /// One error of each variant, for the tests that must cover them all.
+    #[cfg(test)]
+    pub(crate) fn one_of_each() -> Vec<Error> {
+        vec![
             Error::NoPeerAddress,
             Error::UnspecifiedPeer,
             Error::MalformedHop {
@@ -201,7 +199,17 @@ mod tests {
             Error::AllHopsTrusted,
             Error::UnixPeerSentNoHeader,
             Error::UnixPeerCallerNotTrusted,
-        ];
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_distinct_snake_case() {
+        let all = Error::one_of_each();
         let mut kinds: Vec<_> = all.iter().map(Error::kind).collect();
         assert!(
             kinds
