@@ -280,23 +280,8 @@ where
             }
             Err(error) => {
                 if let Some(reject) = self.layer.reject {
-                    let (status, body) = if error.is_configuration_error() {
-                        (StatusCode::INTERNAL_SERVER_ERROR, NO_PEER_BODY)
-                    } else {
-                        (reject.status, reject.body)
-                    };
-                    let mut response = Response::new(ResBody::from(body));
-                    *response.status_mut() = status;
-                    response.headers_mut().insert(
-                        http::header::CONTENT_TYPE,
-                        http::HeaderValue::from_static("text/plain; charset=utf-8"),
-                    );
-                    return ResponseFuture {
-                        state: State::Rejected {
-                            response: Some(response),
-                        },
-                        span,
-                    };
+                    let (status, body) = rejection(&error, reject.status, reject.body);
+                    return ResponseFuture::answer_in(status, body, span);
                 }
                 request.extensions_mut().insert::<Error>(error);
             }
@@ -376,6 +361,14 @@ impl<F, B> ResponseFuture<F, B> {
     where
         B: From<&'static str>,
     {
+        Self::answer_in(status, body, telemetry::no_span())
+    }
+
+    /// [`answer`](Self::answer), polled in the request's `span`.
+    fn answer_in(status: StatusCode, body: &'static str, span: telemetry::RequestSpan) -> Self
+    where
+        B: From<&'static str>,
+    {
         let mut response = Response::new(B::from(body));
         *response.status_mut() = status;
         response.headers_mut().insert(
@@ -386,8 +379,22 @@ impl<F, B> ResponseFuture<F, B> {
             state: State::Rejected {
                 response: Some(response),
             },
-            span: telemetry::no_span(),
+            span,
         }
+    }
+}
+
+/// The status and body that answer a request whose client cannot be
+/// resolved: `500` and [`NO_PEER_BODY`] when the server passed no peer (its
+/// configuration, not the request), otherwise `status` and `body`.
+pub(crate) fn rejection(
+    error: &Error,
+    status: StatusCode,
+    body: &'static str,
+) -> (StatusCode, &'static str) {
+    match error.is_configuration_error() {
+        true => (StatusCode::INTERNAL_SERVER_ERROR, NO_PEER_BODY),
+        false => (status, body),
     }
 }
 

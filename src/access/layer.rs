@@ -11,7 +11,7 @@ use tower_service::Service;
 use super::{AccessDecision, AccessPolicy};
 use crate::error::Error;
 use crate::resolution::Resolution;
-use crate::tower::{DEFAULT_REJECTION_BODY, NO_PEER_BODY, ResponseFuture};
+use crate::tower::{DEFAULT_REJECTION_BODY, ResponseFuture, rejection};
 
 /// The body of the default refusal (`403 Forbidden`): short, and nothing
 /// from the request.
@@ -173,11 +173,7 @@ where
             (self.layer.refusal.status, self.layer.refusal.body)
         } else if let Some(error) = extensions.get::<Error>() {
             report_unresolvable(error);
-            if error.is_configuration_error() {
-                (StatusCode::INTERNAL_SERVER_ERROR, NO_PEER_BODY)
-            } else {
-                (StatusCode::BAD_REQUEST, DEFAULT_REJECTION_BODY)
-            }
+            rejection(error, StatusCode::BAD_REQUEST, DEFAULT_REJECTION_BODY)
         } else {
             report_no_resolution();
             (StatusCode::INTERNAL_SERVER_ERROR, NO_RESOLUTION_BODY)
