@@ -37,6 +37,14 @@ use crate::scheme_host::{AllowedHosts, OriginalUrl};
 use crate::settings::Settings;
 use crate::trust::{ProxySet, SharedProxySet};
 use crate::walk::{self, NoObserver};
+// What the tower layer's one walk records (`Resolver::resolve_for_layer`).
+#[cfg(feature = "tower")]
+use crate::{
+    addr::HopAddr,
+    verdict::{Position, Verdict},
+    walk::Observer,
+    xfcc::NoIdentity,
+};
 
 pub use crate::header_names::MAX_CUSTOM_NAMES;
 pub use crate::settings::{
@@ -166,6 +174,41 @@ impl Resolver {
         })
     }
 
+    /// What the tower layer stores for a request, from one walk: the
+    /// resolution, the original URL when the resolver reads one (and the
+    /// client was resolved), and the caller the trusted sidecar vouched
+    /// for, as [`caller`](Self::caller) reads it, without reading the
+    /// identity header a second time.
+    #[cfg(feature = "tower")]
+    pub(crate) fn resolve_for_layer<'h>(
+        &self,
+        peer: Peer,
+        headers: &'h HeaderMap,
+    ) -> (
+        Result<Resolution, Error>,
+        Option<OriginalUrl>,
+        Option<Caller<'h>>,
+    ) {
+        let settings = &*self.settings;
+        let mut seen = CallerSeen(None);
+        let (result, url) = if settings.values.any() {
+            let mut hop = None;
+            let result =
+                walk::walk_to_hop::<_, _, true>(settings, peer, headers, &mut seen, &mut hop);
+            let url = result
+                .is_ok()
+                .then(|| walk::original_url(settings, headers, hop));
+            (result, url)
+        } else {
+            (walk::walk(settings, peer, headers, &mut seen), None)
+        };
+        let caller = seen.0.and_then(Result::ok).map(|uri| Caller {
+            uri: uri.into(),
+            trusted: settings.callers.admits(uri),
+        });
+        (result, url, caller)
+    }
+
     /// Resolves the client of a request.
     pub fn resolve_request<B>(
         &self,
@@ -245,6 +288,24 @@ impl Resolver {
     /// Whether the sidecar appends its caller's address to the source.
     pub fn sidecar_appends(&self) -> bool {
         self.settings.callers.sidecar_appends
+    }
+}
+
+/// Keeps the caller identity the walk read (rule 15), and nothing else.
+#[cfg(feature = "tower")]
+struct CallerSeen<'h>(Option<Result<&'h str, NoIdentity>>);
+
+#[cfg(feature = "tower")]
+impl<'h> Observer<'h> for CallerSeen<'h> {
+    #[inline(always)]
+    fn peer(&mut self, _: &Peer, _: Verdict) {}
+    #[inline(always)]
+    fn hop(&mut self, _: usize, _: &[u8], _: Option<HopAddr>, _: Verdict) {}
+    #[inline(always)]
+    fn leftmost_is_the_answer(&mut self, _: Position) {}
+    #[inline(always)]
+    fn caller(&mut self, caller: Result<&'h str, NoIdentity>, _: bool) {
+        self.0 = Some(caller);
     }
 }
 

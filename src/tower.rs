@@ -68,6 +68,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::error::Error;
+use crate::identity::Caller;
 use crate::peer::Peer;
 use crate::resolver::Resolver;
 use crate::scheme_host::OriginalUrl;
@@ -242,14 +243,7 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let peer = peer_from_extensions(request.extensions());
         let resolver = &self.layer.resolver;
-        let (result, url) = if resolver.reads_url() {
-            match resolver.resolve_url(peer, request.headers()) {
-                Ok((resolution, url)) => (Ok(resolution), Some(url)),
-                Err(error) => (Err(error), None),
-            }
-        } else {
-            (resolver.resolve(peer, request.headers()), None)
-        };
+        let (result, url, caller) = resolver.resolve_for_layer(peer, request.headers());
         #[cfg(any(feature = "tracing", feature = "metrics"))]
         let span = self.layer.telemetry.observe(
             &self.layer.resolver,
@@ -262,11 +256,8 @@ where
         let span = telemetry::NoSpan;
         // Rule 15: who called the trusted sidecar, for the application to
         // log and authorise by; only when the resolver trusts identities.
-        if resolver.identity_header().is_some() {
-            if let Some(caller) = resolver.caller(peer, request.headers()) {
-                let caller = caller.into_owned();
-                request.extensions_mut().insert(caller);
-            }
+        if let Some(caller) = caller.map(Caller::into_owned) {
+            request.extensions_mut().insert(caller);
         }
         if let Some(url) = url {
             if self.layer.rewrite_uri {

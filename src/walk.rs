@@ -41,7 +41,7 @@ use crate::verdict::{Position, Verdict};
 use crate::xfcc::{self, NoIdentity};
 
 /// Receives every step of a walk.
-pub(crate) trait Observer {
+pub(crate) trait Observer<'h> {
     /// The peer and what the walk made of it.
     fn peer(&mut self, peer: &Peer, verdict: Verdict);
     /// A header hop (position from the right), its raw text, what it was
@@ -52,13 +52,13 @@ pub(crate) trait Observer {
     fn leftmost_is_the_answer(&mut self, position: Position);
     /// The identity the trusted peer vouched for (rule 15), read before
     /// the peer's verdict, and whether it is trusted.
-    fn caller(&mut self, caller: Result<&str, NoIdentity>, trusted: bool);
+    fn caller(&mut self, caller: Result<&'h str, NoIdentity>, trusted: bool);
 }
 
 /// The resolver's observer: records nothing.
 pub(crate) struct NoObserver;
 
-impl Observer for NoObserver {
+impl Observer<'_> for NoObserver {
     #[inline(always)]
     fn peer(&mut self, _: &Peer, _: Verdict) {}
     #[inline(always)]
@@ -133,15 +133,15 @@ pub(crate) fn caller_hop_trusted<H: HeaderLines + ?Sized>(
 
 /// Resolves the client of a request: the definition.
 #[inline]
-pub(crate) fn walk<H, O>(
+pub(crate) fn walk<'h, H, O>(
     settings: &Settings,
     peer: Peer,
-    headers: &H,
+    headers: &'h H,
     obs: &mut O,
 ) -> Result<Resolution, Error>
 where
     H: HeaderLines + ?Sized,
-    O: Observer,
+    O: Observer<'h>,
 {
     walk_to_hop::<H, O, false>(settings, peer, headers, obs, &mut None)
 }
@@ -178,7 +178,7 @@ pub(crate) fn walk_to_hop<'h, H, O, const HOP: bool>(
 ) -> Result<Resolution, Error>
 where
     H: HeaderLines + ?Sized,
-    O: Observer,
+    O: Observer<'h>,
 {
     let peer = peer.canonical();
     // The answer when the peer is the client.
@@ -253,7 +253,7 @@ fn walk_past_caller<'h, H, O, const HOP: bool>(
 ) -> Result<Resolution, Error>
 where
     H: HeaderLines + ?Sized,
-    O: Observer,
+    O: Observer<'h>,
 {
     let read = xfcc::caller_uri(headers.lines_rev(name));
     let trusted = read.is_ok_and(|uri| settings.callers.admits(uri));
@@ -663,7 +663,7 @@ impl<'s, 'h, const HOP: bool> Chain<'s, 'h, HOP> {
     where
         T: HopTrust,
         L: Iterator<Item = &'h [u8]>,
-        O: Observer,
+        O: Observer<'h>,
     {
         let flow = match form {
             Form::List => self.list(trust, lines, obs),
@@ -683,7 +683,7 @@ impl<'s, 'h, const HOP: bool> Chain<'s, 'h, HOP> {
     where
         T: HopTrust,
         L: Iterator<Item = &'h [u8]>,
-        O: Observer,
+        O: Observer<'h>,
     {
         for line in lines {
             if let Some(v4) = V4Line::read(line) {
@@ -710,7 +710,7 @@ impl<'s, 'h, const HOP: bool> Chain<'s, 'h, HOP> {
     where
         T: HopTrust,
         L: Iterator<Item = &'h [u8]>,
-        O: Observer,
+        O: Observer<'h>,
     {
         for line in lines {
             let mut elements = forwarded::RevSplit::new(line);
@@ -738,7 +738,7 @@ impl<'s, 'h, const HOP: bool> Chain<'s, 'h, HOP> {
         T: HopTrust,
         L: Iterator<Item = &'h [u8]>,
         R: FnOnce(&[u8]) -> Result<HopAddr, NotAnAddress>,
-        O: Observer,
+        O: Observer<'h>,
     {
         if let Some(line) = lines.next() {
             let raw = trim_ows(line);
@@ -764,7 +764,7 @@ impl<'s, 'h, const HOP: bool> Chain<'s, 'h, HOP> {
 
     /// Stops at a hop past `max_hops`.
     #[inline(always)]
-    fn within_limit<O: Observer>(&self, raw: &[u8], obs: &mut O) -> Flow {
+    fn within_limit<O: Observer<'h>>(&self, raw: &[u8], obs: &mut O) -> Flow {
         if self.index == self.settings.max_hops {
             obs.hop(self.index, raw, None, Verdict::BeyondLimit);
             return ControlFlow::Break(Err(Error::TooManyHops {
@@ -780,7 +780,7 @@ impl<'s, 'h, const HOP: bool> Chain<'s, 'h, HOP> {
     where
         T: HopTrust,
         R: FnOnce(&[u8]) -> Result<HopAddr, NotAnAddress>,
-        O: Observer,
+        O: Observer<'h>,
     {
         self.within_limit(raw, obs)?;
         match read(raw) {
@@ -797,7 +797,7 @@ impl<'s, 'h, const HOP: bool> Chain<'s, 'h, HOP> {
 
     /// The next hop, a bare IPv4 address read by [`V4Line`].
     #[inline(always)]
-    fn v4_hop<T: HopTrust, O: Observer>(
+    fn v4_hop<T: HopTrust, O: Observer<'h>>(
         &mut self,
         trust: T,
         raw: &'h [u8],
@@ -820,7 +820,7 @@ impl<'s, 'h, const HOP: bool> Chain<'s, 'h, HOP> {
 
     /// A hop read and judged: the client, or a proxy to step past.
     #[inline(always)]
-    fn judged<T: HopTrust, O: Observer>(
+    fn judged<T: HopTrust, O: Observer<'h>>(
         &mut self,
         trust: T,
         raw: &'h [u8],
@@ -853,7 +853,7 @@ impl<'s, 'h, const HOP: bool> Chain<'s, 'h, HOP> {
     }
 
     /// The header ran out and every hop read was a trusted proxy.
-    fn end<T: HopTrust, O: Observer>(
+    fn end<T: HopTrust, O: Observer<'h>>(
         &mut self,
         trust: T,
         obs: &mut O,

@@ -189,7 +189,7 @@ struct Recorder {
     caller: Option<(Result<String, NoIdentity>, bool)>,
 }
 
-impl Observer for Recorder {
+impl Observer<'_> for Recorder {
     fn caller(&mut self, caller: Result<&str, NoIdentity>, trusted: bool) {
         self.caller = Some((caller.map(str::to_owned), trusted));
     }
