@@ -150,9 +150,6 @@ mod peer;
 #[cfg(feature = "proxy-protocol")]
 #[cfg_attr(docsrs, doc(cfg(feature = "proxy-protocol")))]
 pub mod proxy_protocol;
-// Reports resolutions made by the tower layer.
-#[cfg(all(feature = "tracing", feature = "tower"))]
-mod report;
 mod resolution;
 pub mod resolver;
 mod scheme_host;

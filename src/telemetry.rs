@@ -144,7 +144,11 @@
 #[cfg(all(feature = "metrics", feature = "tower"))]
 mod counters;
 #[cfg(all(any(feature = "tracing", feature = "metrics"), feature = "tower"))]
-pub(crate) mod found;
+mod found;
+// Reports resolutions made by the tower layer: a debug event each, and
+// deployment warnings once each.
+#[cfg(all(feature = "tracing", feature = "tower"))]
+mod report;
 #[cfg(all(feature = "tracing", feature = "tower"))]
 mod span;
 
@@ -259,7 +263,7 @@ mod observer {
     #[derive(Debug)]
     pub(crate) struct Observer {
         #[cfg(feature = "tracing")]
-        reporter: crate::report::Reporter,
+        reporter: super::report::Reporter,
         #[cfg(feature = "metrics")]
         counters: super::counters::Counters,
     }
@@ -271,7 +275,7 @@ mod observer {
             let _ = resolver; // read by the counters only
             Observer {
                 #[cfg(feature = "tracing")]
-                reporter: crate::report::Reporter::default(),
+                reporter: super::report::Reporter::default(),
                 #[cfg(feature = "metrics")]
                 counters: super::counters::Counters::new(resolver),
             }

@@ -18,11 +18,11 @@
 
 use std::sync::atomic::{AtomicU16, Ordering};
 
+use super::found::Found;
 use crate::error::Error;
 use crate::explain::{Findings, word};
 use crate::peer::Peer;
 use crate::resolution::Resolution;
-use crate::telemetry::found::Found;
 
 /// Which warnings have been given.
 #[derive(Debug, Default)]
