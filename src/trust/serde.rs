@@ -27,6 +27,9 @@ impl<'de> Deserialize<'de> for ProxySet {
                     let part: ProxySet = item.parse().map_err(de::Error::custom)?;
                     set.extend(part.entries().iter().copied());
                 }
+                // Judged whole, as text is: items that are sound one by one
+                // can together trust everybody (["0.0.0.0/1", "128.0.0.0/1"]).
+                set.check().map_err(de::Error::custom)?;
                 Ok(set)
             }
         }
