@@ -50,6 +50,11 @@ pub enum Source {
     /// or any other name (written `header:NAME` in the text form, where a
     /// bare name must be one realip knows). When the header appears on
     /// several lines, the last line is used.
+    ///
+    /// A name with a meaning of its own is refused when the resolver is
+    /// built ([`ConfigError::HeaderWithOwnMeaning`]): a field HTTP defines
+    /// (`Host`, `Cookie`, …), `Forwarded` and `X-Forwarded-For` (their own
+    /// sources), and, as a list, the single-address headers above.
     Single(HeaderName),
 }
 

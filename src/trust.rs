@@ -513,13 +513,6 @@ impl ProxySet {
         })
     }
 
-    /// The entries as given, ranges and presets in one order (what the
-    /// text form shows): the serde visitor merges sets entry by entry.
-    #[cfg(feature = "serde")]
-    pub(crate) fn entries(&self) -> &[Entry] {
-        &self.entries
-    }
-
     /// Whether the set is empty (trusts nothing).
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
@@ -720,6 +713,16 @@ impl FromStr for Entry {
     }
 }
 
+/// The entries of a text list (commas and/or whitespace between them),
+/// each read and refused on its own; the set they make is judged by the
+/// caller, once every part of it is read.
+pub(crate) fn parse_entries(s: &str) -> Result<Vec<Entry>, TrustParseError> {
+    s.split(|c: char| c == ',' || c.is_ascii_whitespace())
+        .filter(|item| !item.is_empty())
+        .map(Entry::from_str)
+        .collect()
+}
+
 impl FromStr for ProxySet {
     type Err = TrustParseError;
 
@@ -728,11 +731,7 @@ impl FromStr for ProxySet {
     /// list is an error: a resolver that trusts nothing is written by not
     /// configuring trust at all.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let entries = s
-            .split(|c: char| c == ',' || c.is_ascii_whitespace())
-            .filter(|item| !item.is_empty())
-            .map(Entry::from_str)
-            .collect::<Result<Vec<_>, _>>()?;
+        let entries = parse_entries(s)?;
         if entries.is_empty() {
             return Err(TrustParseError::Empty);
         }

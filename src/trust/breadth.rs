@@ -152,7 +152,7 @@ impl ProxySet {
             .filter(|&(amount, _)| amount > 0)
             .collect();
         // Stable: entries of one size keep the order they were written in.
-        held.sort_by(|a, b| b.0.cmp(&a.0));
+        held.sort_by_key(|&(amount, _)| std::cmp::Reverse(amount));
         let mut text = held
             .iter()
             .take(NAMED)
