@@ -387,14 +387,28 @@ fn once(slot: &mut Option<String>, flag: &str, value: String) -> Result<(), Usag
 }
 
 fn utf8(arg: OsString, what: &str) -> Result<String, UsageError> {
-    arg.into_string()
-        .map_err(|arg| usage(format!("{what} is not valid UTF-8: {arg:?}")))
+    arg.into_string().map_err(|arg| {
+        usage(format!(
+            "{what} is not valid UTF-8: {}",
+            shorten(arg.as_encoded_bytes())
+        ))
+    })
 }
 
-/// Quotes a value for a message, at most 64 characters of it.
-fn shorten(text: &str) -> String {
-    let mut short: String = text.chars().take(64).collect();
-    if short.len() < text.len() {
+/// The most characters a message quotes of what was given.
+const QUOTED: usize = 64;
+
+/// Quotes a value for a message: at most 64 characters of it, read as
+/// UTF-8 lossily (an invalid byte is `U+FFFD`), `…` when cut. Every echo
+/// of the command line goes through here, so a 100 KB value costs a short
+/// line on stderr whether it is UTF-8 or not.
+fn shorten(text: impl AsRef<[u8]>) -> String {
+    let bytes = text.as_ref();
+    // A character is at most four bytes, an invalid byte one character:
+    // the first 64 characters lie in the first 256 bytes.
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4 * QUOTED)]);
+    let mut short: String = head.chars().take(QUOTED).collect();
+    if head.chars().nth(QUOTED).is_some() || bytes.len() > 4 * QUOTED {
         short.push('…');
     }
     format!("{short:?}")
@@ -696,7 +710,7 @@ fn header_name(text: &str, flag: &str) -> Result<HeaderName, UsageError> {
 
 /// `Name: value`, split at the first colon, the value trimmed.
 fn header_line(line: &[u8]) -> Result<(HeaderName, HeaderValue), UsageError> {
-    let shown = || shorten(&String::from_utf8_lossy(line));
+    let shown = || shorten(line);
     let colon = line
         .iter()
         .position(|&b| b == b':')

@@ -28,7 +28,12 @@
 //! - **Ranges mean what they say**: the refusals of
 //!   [`ProxySet::check`] apply (`0.0.0.0/0`, `::/0`, and IPv6 ranges that
 //!   contain the IPv4-mapped addresses, such as `::/80`, whose IPv4 part
-//!   would match nobody), and a list is never empty: leave it out instead.
+//!   would match nobody), judged on the merged list: ranges that together
+//!   hold a whole family (`0.0.0.0/1, 128.0.0.0/1`), or more public space
+//!   than the bound `trust=` applies (2^28 IPv4 addresses, a `/8` of IPv6),
+//!   are refused, so that a list fetched from a poisoned server never
+//!   allows (or denies) everybody. A list is never empty: leave it out
+//!   instead.
 //!
 //! # The text form
 //!

@@ -22,6 +22,10 @@ use std::sync::{Mutex, PoisonError};
 
 use http::HeaderName;
 
+mod meaning;
+
+pub(crate) use meaning::{Meaning, meaning};
+
 /// Headers that carry a client address, by the proxies that write them:
 /// `Forwarded`, `X-Forwarded-For`, then the single-address headers.
 pub const FORWARDING_HEADERS: [&str; 12] = [

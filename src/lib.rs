@@ -130,6 +130,7 @@ mod addr;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 pub mod config;
+mod echo;
 mod error;
 pub mod explain;
 #[cfg(fuzzing)]

@@ -319,11 +319,23 @@ impl<'h> Observer<'h> for CallerSeen<'h> {
 /// let resolver = Resolver::builder()
 ///     .x_forwarded_for()
 ///     .trusted_hops(3, "10.0.0.0/8".parse::<ProxySet>().unwrap())
+///     .build()
+///     .unwrap();
+/// assert_eq!(resolver.to_string(), "x-forwarded-for; hops=3; trust=10.0.0.0/8");
+///
+/// // Behind proxies trusted by address, bound the walk and refuse a chain
+/// // of proxies only.
+/// let resolver = Resolver::builder()
+///     .x_forwarded_for()
+///     .trusted_proxies("10.0.0.0/8".parse::<ProxySet>().unwrap())
 ///     .all_trusted(AllTrusted::Error)
 ///     .max_hops(16)
 ///     .build()
 ///     .unwrap();
-/// assert_eq!(resolver.to_string(), "x-forwarded-for; hops=3; trust=10.0.0.0/8; all-trusted=error; max-hops=16");
+/// assert_eq!(resolver.to_string(), "x-forwarded-for; trust=10.0.0.0/8; all-trusted=error; max-hops=16");
+///
+/// // An option the configuration does not read is an error, never ignored.
+/// assert!(Resolver::builder().max_hops(16).build().is_err());
 /// ```
 #[derive(Clone, Debug)]
 #[must_use]
@@ -415,14 +427,26 @@ impl ResolverBuilder {
     }
 
     /// What to answer when every hop is trusted (default: the leftmost).
+    ///
+    /// Read only when hops are trusted by address: with the peer source or
+    /// a hop count, every hop is never trusted, and giving it is an error
+    /// ([`ConfigError::OptionNotRead`]).
     pub fn all_trusted(mut self, policy: AllTrusted) -> Self {
         self.settings.all_trusted = policy;
+        self.settings.given.all_trusted = true;
         self
     }
 
     /// The most hops walked before giving up (default [`DEFAULT_MAX_HOPS`]).
+    ///
+    /// Read only where a walk can grow: with a list source (`Forwarded`,
+    /// `X-Forwarded-For`, another list) and hops trusted by address. With
+    /// the peer source, a single-address header or a hop count there is
+    /// nothing to bound, and giving it is an error
+    /// ([`ConfigError::OptionNotRead`]).
     pub fn max_hops(mut self, max_hops: usize) -> Self {
         self.settings.max_hops = max_hops;
+        self.settings.given.max_hops = true;
         self
     }
 
@@ -578,10 +602,10 @@ mod tests {
                 ConfigError::InvalidMaxHops(5000),
             ),
             (
-                xff().trusted_hops(40, set("10.0.0.0/8")),
+                xff().trusted_hops(MAX_HOPS_LIMIT + 1, set("10.0.0.0/8")),
                 ConfigError::HopsExceedLimit {
-                    hops: 40,
-                    max_hops: DEFAULT_MAX_HOPS,
+                    hops: MAX_HOPS_LIMIT + 1,
+                    max_hops: MAX_HOPS_LIMIT,
                 },
             ),
             (
@@ -605,5 +629,12 @@ mod tests {
             ConfigError::TrustWithoutHeader
         );
         assert!(xff().trust_unix_peer(true).build().is_ok());
+        // A count above the default bound needs no max-hops (which a count
+        // does not read): the count bounds the walk.
+        let deep = xff().trusted_hops(40, set("10.0.0.0/8")).build().unwrap();
+        assert_eq!(
+            deep.to_string(),
+            "x-forwarded-for; hops=40; trust=10.0.0.0/8"
+        );
     }
 }

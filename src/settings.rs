@@ -12,10 +12,13 @@ use std::cell::OnceCell;
 
 use http::HeaderName;
 
+use crate::echo;
 use crate::header_names;
 use crate::identity::{Identity, IdentityError};
 use crate::scheme_host::AllowedHosts;
 use crate::trust::{LoadedSet, ProxySet, SharedProxySet, TrustParseError};
+
+mod names;
 
 /// The default bound on the hops a resolver walks.
 pub const DEFAULT_MAX_HOPS: usize = 32;
@@ -47,6 +50,11 @@ pub enum Source {
     /// or any other name (written `header:NAME` in the text form, where a
     /// bare name must be one realip knows). When the header appears on
     /// several lines, the last line is used.
+    ///
+    /// A name with a meaning of its own is refused when the resolver is
+    /// built ([`ConfigError::HeaderWithOwnMeaning`]): a field HTTP defines
+    /// (`Host`, `Cookie`, …), `Forwarded` and `X-Forwarded-For` (their own
+    /// sources), and, as a list, the single-address headers above.
     Single(HeaderName),
 }
 
@@ -276,13 +284,42 @@ pub enum ConfigError {
         "trusted proxies are configured but the source is the peer alone; choose a header to read"
     )]
     TrustWithoutHeader,
-    /// The hop count is larger than `max_hops`.
-    #[error("{hops} trusted hops exceed max_hops ({max_hops})")]
+    /// The hop count is larger than [`MAX_HOPS_LIMIT`], the most hops a
+    /// resolver walks.
+    #[error("hops={hops} exceeds {max_hops}, the most hops a resolver walks")]
     HopsExceedLimit {
         /// The configured hop count.
         hops: usize,
-        /// The configured bound.
+        /// The bound ([`MAX_HOPS_LIMIT`]).
         max_hops: usize,
+    },
+    /// An option that the configured source, or trust by count, never
+    /// reads: given, it would be silently ignored (DESIGN rule 13).
+    #[error("{option} has no effect with {configured}: {why}; remove it")]
+    OptionNotRead {
+        /// The option, as the text form writes it (`hops=`, `max-hops=`,
+        /// `all-trusted=`).
+        option: &'static str,
+        /// What makes it unread: the source (`peer`, `x-real-ip`) or the
+        /// hop count (`hops=2`), at most 64 characters of it.
+        configured: String,
+        /// Why it is never read.
+        why: &'static str,
+    },
+    /// A header name that HTTP, or realip, gives a meaning of its own,
+    /// configured for another: `header:host` (every client writes `Host`),
+    /// `header:forwarded` (written `forwarded`), `list:x-real-ip` (one
+    /// address, written `x-real-ip`), `proto=header:x-forwarded-for`.
+    #[error("{written}: {why}; {instead}")]
+    HeaderWithOwnMeaning {
+        /// The setting as the text form writes it (`header:host`,
+        /// `proto=header:cookie`, `identity-header=host`), at most 64
+        /// characters of it.
+        written: String,
+        /// What the header means.
+        why: String,
+        /// What to write instead.
+        instead: String,
     },
     /// A single-address header can vouch for one hop only.
     #[error("a single-address header ({header}) holds one hop; a hop count above 1 cannot be met")]
@@ -496,10 +533,27 @@ pub(crate) struct Settings {
     pub(crate) all_trusted: AllTrusted,
     pub(crate) max_hops: usize,
     pub(crate) trust_unix_peer: bool,
+    /// The options given, rather than left at their defaults: one the
+    /// source does not read is an error only when it was given.
+    pub(crate) given: Given,
     /// The original scheme and host (rule 14).
     pub(crate) values: Values,
     /// The callers trusted by identity (rule 15).
     pub(crate) callers: Callers,
+}
+
+/// Which options with a default were given (by the builder, the text form
+/// or a file), whatever their value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Given {
+    pub(crate) all_trusted: bool,
+    pub(crate) max_hops: bool,
+}
+
+/// At most 64 characters of a setting's text form, for an error to quote:
+/// a header name may be 64 KiB long.
+fn quoted(setting: impl std::fmt::Display) -> String {
+    echo::bounded(&setting.to_string())
 }
 
 /// The callers a trusted sidecar vouches for that are trusted proxies
@@ -561,7 +615,7 @@ impl Callers {
             }
             Source::Single(name) if self.sidecar_appends => {
                 return Err(ConfigError::SidecarAppendsToSingleHeader {
-                    header: name.to_string(),
+                    header: quoted(name),
                 });
             }
             _ => {}
@@ -569,13 +623,13 @@ impl Callers {
         let header = self.header();
         if source.header_name() == Some(header) {
             return Err(ConfigError::IdentityHeaderIsSource {
-                header: header.to_string(),
+                header: quoted(header),
             });
         }
         self.read =
             Some(
                 header_names::intern(header).map_err(|_| ConfigError::TooManyHeaderNames {
-                    header: header.to_string(),
+                    header: quoted(header),
                 })?,
             );
         Ok(())
@@ -628,6 +682,7 @@ impl Default for Settings {
             all_trusted: AllTrusted::Leftmost,
             max_hops: DEFAULT_MAX_HOPS,
             trust_unix_peer: false,
+            given: Given::default(),
             values: Values::default(),
             callers: Callers::default(),
         }
@@ -672,6 +727,7 @@ impl Settings {
         if self.max_hops == 0 || self.max_hops > MAX_HOPS_LIMIT {
             return Err(ConfigError::InvalidMaxHops(self.max_hops));
         }
+        self.names_checked()?;
         let shared = OnceCell::new();
         let trust = self.trust.load(&shared);
         let peers = trust.peers();
@@ -682,16 +738,16 @@ impl Settings {
             if count == 0 {
                 return Err(ConfigError::ZeroHops);
             }
-            if count > self.max_hops {
+            if count > MAX_HOPS_LIMIT {
                 return Err(ConfigError::HopsExceedLimit {
                     hops: count,
-                    max_hops: self.max_hops,
+                    max_hops: MAX_HOPS_LIMIT,
                 });
             }
             if let Source::Single(name) = &self.source {
                 if count > 1 {
                     return Err(ConfigError::SingleHeaderHops {
-                        header: name.to_string(),
+                        header: quoted(name),
                     });
                 }
             }
@@ -705,10 +761,15 @@ impl Settings {
             (Source::Peer, false) => return Err(ConfigError::TrustWithoutHeader),
             (source, true) if !self.trust_unix_peer => {
                 return Err(ConfigError::NoTrust {
-                    configured: source.to_string(),
+                    configured: quoted(source),
                 });
             }
             _ => {}
+        }
+        self.options_read()?;
+        // A count walks its hops and no more; the bound only has to hold it.
+        if let Some(count) = self.trust.count() {
+            self.max_hops = self.max_hops.max(count);
         }
         self.read = read(&self.source)?;
         self.values.proto_read = value_read("proto", &self.source, self.values.proto.as_ref())?;
@@ -728,6 +789,87 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// Refuses an option with a default that was given and that the
+    /// source, or trust by count, never reads (rule 13): it would change
+    /// nothing while the configuration says it does.
+    ///
+    /// - `peer` reads no header: no hop to count (`hops=`), to bound
+    ///   (`max-hops=`) or to find all trusted (`all-trusted=`).
+    /// - A single-address header holds one hop: `max-hops=` bounds nothing.
+    /// - `hops=N` walks exactly the N hops it counts, so `max-hops=` bounds
+    ///   nothing; and its client is the hop past them, a shorter chain
+    ///   being `chain_too_short`, so every hop is never trusted and
+    ///   `all-trusted=` is never consulted.
+    ///
+    /// The options the source refuses in other ways (`peer; trust=`,
+    /// `unix-peer`, `proto=`, `identity=`, …) are refused where they are
+    /// checked, each with its own reason.
+    fn options_read(&self) -> Result<(), ConfigError> {
+        let not_read = |option, configured: String, why| ConfigError::OptionNotRead {
+            option,
+            configured,
+            why,
+        };
+        let given = self.given;
+        let count = self.trust.count();
+        if self.source == Source::Peer {
+            if let Some(count) = count {
+                return Err(not_read(
+                    "hops=",
+                    format!("peer (hops={count})"),
+                    "the peer source reads no header, so the peer is the client and there are \
+                     no hops to count",
+                ));
+            }
+            if given.max_hops {
+                return Err(not_read(
+                    "max-hops=",
+                    "peer".to_owned(),
+                    "max-hops bounds the header hops a resolver walks, and the peer source \
+                     walks none",
+                ));
+            }
+            if given.all_trusted {
+                return Err(not_read(
+                    "all-trusted=",
+                    "peer".to_owned(),
+                    "all-trusted says what to answer when every header hop is trusted, and the \
+                     peer source reads no header",
+                ));
+            }
+            return Ok(());
+        }
+        if let Some(count) = count {
+            if given.max_hops {
+                return Err(not_read(
+                    "max-hops=",
+                    format!("hops={count}"),
+                    "a hop count walks exactly the hops it counts, so max-hops bounds nothing \
+                     (a count itself is at most 1024)",
+                ));
+            }
+            if given.all_trusted {
+                return Err(not_read(
+                    "all-trusted=",
+                    format!("hops={count}"),
+                    "with a hop count the client is the hop past the counted proxies, and a \
+                     chain that ends before it is chain_too_short: every hop is never trusted, \
+                     so all-trusted is never consulted",
+                ));
+            }
+        }
+        if self.source.is_single() && given.max_hops {
+            return Err(not_read(
+                "max-hops=",
+                quoted(&self.source),
+                "a single-address header holds one hop, so max-hops bounds nothing",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// How `source` is read, its header name interned once here so that each
 /// [`Resolution`](crate::Resolution) names it by a shared `'static` copy.
 fn read(source: &Source) -> Result<Read, ConfigError> {
@@ -741,7 +883,7 @@ fn read(source: &Source) -> Result<Read, ConfigError> {
         Source::Single(name) => (name, Form::Single),
     };
     let name = header_names::intern(name).map_err(|_| ConfigError::TooManyHeaderNames {
-        header: name.to_string(),
+        header: quoted(name),
     })?;
     Ok(Read::Header(Header { name, form }))
 }
@@ -761,15 +903,15 @@ fn value_read(
         (Source::Forwarded, ValueSource::Forwarded) => Ok(Some(ValueRead::Element)),
         (Source::Forwarded, ValueSource::Header(name)) => Err(ConfigError::ValueBesideForwarded {
             value,
-            header: name.to_string(),
+            header: quoted(name),
         }),
         (_, ValueSource::Forwarded) => Err(ConfigError::ValueNeedsForwarded {
             value,
-            configured: source.to_string(),
+            configured: quoted(source),
         }),
         (_, ValueSource::Header(name)) => {
             let name = header_names::intern(name).map_err(|_| ConfigError::TooManyHeaderNames {
-                header: name.to_string(),
+                header: quoted(name),
             })?;
             Ok(Some(ValueRead::Header(name)))
         }

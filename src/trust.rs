@@ -45,6 +45,9 @@ use std::str::FromStr;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
+use crate::echo::bounded;
+
+mod breadth;
 mod published;
 mod reload;
 mod reload_error;
@@ -52,6 +55,8 @@ mod reload_error;
 mod serde;
 mod shared;
 
+pub use breadth::{MAX_PUBLIC_IPV4, MAX_PUBLIC_IPV6};
+pub(crate) use breadth::{amount as breadth_amount, bound as breadth_bound};
 pub use published::PublishedListError;
 pub use reload::FileWatcher;
 pub use reload_error::{MAX_FILE_LEN, ReloadError};
@@ -221,6 +226,25 @@ impl FromStr for Preset {
     }
 }
 
+/// An address family, as a refusal of a whole set names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AddressFamily {
+    /// IPv4 (IPv4-mapped IPv6 addresses and ranges included: they are
+    /// judged as the IPv4 they map).
+    Ipv4,
+    /// IPv6.
+    Ipv6,
+}
+
+impl fmt::Display for AddressFamily {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AddressFamily::Ipv4 => "IPv4",
+            AddressFamily::Ipv6 => "IPv6",
+        })
+    }
+}
+
 /// One entry of a [`ProxySet`] as the operator wrote it. Internal: users
 /// add entries with [`ProxySet::insert_net`] and [`ProxySet::insert_preset`]
 /// and read them back with [`ProxySet::nets`] and [`ProxySet::presets`].
@@ -244,8 +268,11 @@ impl fmt::Display for Entry {
 
 /// Why text is not a trusted-proxy entry, or why a range is refused.
 ///
-/// Every variant but [`Empty`](Self::Empty) carries the offending entry as
-/// written (at most 64 characters of it), and its message names it.
+/// Every variant about one entry carries it as written (at most 64
+/// characters of it), and its message names it; the refusals of a set as
+/// a whole ([`CoversFamily`](Self::CoversFamily),
+/// [`TooManyPublicAddresses`](Self::TooManyPublicAddresses)) name the
+/// largest of its ranges instead.
 ///
 /// ```
 /// use realip::ProxySet;
@@ -267,10 +294,11 @@ pub enum TrustParseError {
         "invalid trusted proxy {0:?}: expected an IP address, a CIDR range (10.0.0.0/8) or a preset (loopback, private, link-local, istio-sidecar, cloudflare, gcp-lb)"
     )]
     NotAnAddress(String),
-    /// The prefix length is not a number, or larger than the address
-    /// allows.
+    /// The prefix length is not a plain decimal number (digits only, no
+    /// sign, no leading zero: `10.0.0.0/08` is refused as `hops=08` is),
+    /// or larger than the address allows.
     #[error(
-        "invalid trusted proxy {0:?}: the prefix length is out of range (at most 32 for IPv4, 128 for IPv6)"
+        "invalid trusted proxy {0:?}: the prefix length is not a plain decimal number (digits only, no sign or leading zero) of at most 32 for IPv4, 128 for IPv6"
     )]
     InvalidPrefix(String),
     /// Bits are set after the prefix (`10.0.0.1/8`): almost always a typo.
@@ -304,11 +332,53 @@ pub enum TrustParseError {
          you mean as IPv4 (10.0.0.0/8), and IPv6 ranges that stop short of ::ffff:0:0/96"
     )]
     CoversMappedIpv4(String),
+    /// Ranges that together hold every address of a family
+    /// (`0.0.0.0/1, 128.0.0.0/1`; `::ffff:0.0.0.0/97, ::ffff:128.0.0.0/97`,
+    /// which are the same IPv4 halves), judged on the merged set.
+    #[error(
+        "invalid trusted proxies {ranges:?}: together they hold every {family} address, so any \
+         client could write the header; list only the ranges your proxies connect from (for \
+         example 10.0.0.0/8, or your provider's published ranges); to believe the nearest hops \
+         whoever the peer is, count them instead (hops=N; any-peer), and only where nothing \
+         else can reach the application"
+    )]
+    CoversFamily {
+        /// The family the ranges cover.
+        family: AddressFamily,
+        /// The largest of the set's ranges of that family, as the set
+        /// shows them (at most four, then how many more).
+        ranges: String,
+    },
+    /// A set whose public part is implausibly large for proxies: more than
+    /// [`MAX_PUBLIC_IPV4`] public IPv4 addresses or [`MAX_PUBLIC_IPV6`]
+    /// public IPv6 addresses, judged on the merged set. Private, shared
+    /// (`100.64.0.0/10`), loopback, link-local and unique local
+    /// (`fc00::/7`) addresses do not count.
+    #[error(
+        "invalid trusted proxies {ranges:?}: together they hold {} public {family} addresses, \
+         more than any proxies connect from (at most {}; Cloudflare's whole edge is about 1.5 \
+         million IPv4 addresses), so they would trust clients as proxies; list only the ranges \
+         your proxies connect from (private, shared 100.64.0.0/10, loopback and link-local \
+         addresses do not count)",
+        breadth::amount(.family, .public),
+        breadth::bound(.family)
+    )]
+    TooManyPublicAddresses {
+        /// The family whose public part is too large.
+        family: AddressFamily,
+        /// The ranges holding the most public addresses of that family,
+        /// as the set shows them (at most four, then how many more).
+        ranges: String,
+        /// How many public addresses of that family the set holds.
+        public: u128,
+    },
 }
 
 impl TrustParseError {
     /// The offending entry as written (at most 64 characters of it);
-    /// `None` for [`Empty`](Self::Empty), which has none.
+    /// `None` for [`Empty`](Self::Empty), which has none, and for the
+    /// refusals of a set as a whole, which name its ranges in their
+    /// `ranges` field.
     ///
     /// ```
     /// use realip::ProxySet;
@@ -325,15 +395,11 @@ impl TrustParseError {
             | TrustParseError::ZoneId(entry)
             | TrustParseError::WholeAddressSpace(entry)
             | TrustParseError::CoversMappedIpv4(entry) => Some(entry),
-            TrustParseError::Empty => None,
+            TrustParseError::Empty
+            | TrustParseError::CoversFamily { .. }
+            | TrustParseError::TooManyPublicAddresses { .. } => None,
         }
     }
-}
-
-/// An entry's text as an error carries it: at most 64 characters, so that
-/// a message stays readable whatever was pasted into the configuration.
-fn bounded(entry: &str) -> String {
-    entry.chars().take(64).collect()
 }
 
 /// A [`TrustParseError`] variant that still needs the entry's text (the
@@ -447,13 +513,6 @@ impl ProxySet {
         })
     }
 
-    /// The entries as given, ranges and presets in one order (what the
-    /// text form shows): the serde visitor merges sets entry by entry.
-    #[cfg(feature = "serde")]
-    pub(crate) fn entries(&self) -> &[Entry] {
-        &self.entries
-    }
-
     /// Whether the set is empty (trusts nothing).
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
@@ -483,11 +542,17 @@ impl ProxySet {
         }
     }
 
-    /// Whether every range means what it says: not the whole address space,
-    /// and no IPv6 range that contains the IPv4-mapped addresses
-    /// (`::ffff:0:0/96`). Parsing refuses such ranges; a set built from
-    /// [`IpNet`]s is checked when a [`Resolver`](crate::Resolver) is built
-    /// with it.
+    /// Whether every range, and the set as a whole, means what it says:
+    /// no range that is the whole address space, no IPv6 range that
+    /// contains the IPv4-mapped addresses (`::ffff:0:0/96`), no ranges that
+    /// together hold a whole address family
+    /// ([`CoversFamily`](TrustParseError::CoversFamily)), and no more public
+    /// addresses than any proxies connect from
+    /// ([`TooManyPublicAddresses`](TrustParseError::TooManyPublicAddresses)).
+    /// Parsing refuses such sets; a set built from [`IpNet`]s is checked
+    /// wherever a set is accepted: when a [`Resolver`](crate::Resolver), a
+    /// PROXY listener or an access policy is built with it, and when a
+    /// [`SharedProxySet`] stores it.
     ///
     /// ```
     /// use realip::ProxySet;
@@ -497,6 +562,14 @@ impl ProxySet {
     /// let err = set.check().unwrap_err();
     /// assert_eq!(err.entry(), Some("::/80"));
     /// assert!("::/80".parse::<ProxySet>().is_err());
+    ///
+    /// // Two sound halves that trust every IPv4 address.
+    /// let halves: ProxySet = ["0.0.0.0/1", "128.0.0.0/1"]
+    ///     .iter()
+    ///     .map(|n| n.parse::<IpNet>().unwrap())
+    ///     .collect();
+    /// assert!(halves.check().unwrap_err().to_string().contains("every IPv4 address"));
+    /// assert!("0.0.0.0/1, 128.0.0.0/1".parse::<ProxySet>().is_err());
     /// ```
     pub fn check(&self) -> Result<(), TrustParseError> {
         for entry in &self.entries {
@@ -504,7 +577,7 @@ impl ProxySet {
                 meaningful(*net).map_err(|refusal| refusal(bounded(&entry.to_string())))?;
             }
         }
-        Ok(())
+        self.judge_breadth()
     }
 
     /// [`contains`](Self::contains) for an IPv4 address given as its
@@ -608,7 +681,13 @@ impl FromStr for Entry {
             let addr: IpAddr = addr
                 .parse()
                 .map_err(|_| err(TrustParseError::NotAnAddress))?;
-            if len.is_empty() || !len.bytes().all(|b| b.is_ascii_digit()) || len.len() > 3 {
+            // Plain decimal, as every number of the configuration is: a
+            // leading zero (`/08`) or a sign is refused, not read.
+            let plain = !len.is_empty()
+                && len.len() <= 3
+                && len.bytes().all(|b| b.is_ascii_digit())
+                && (len == "0" || !len.starts_with('0'));
+            if !plain {
                 return Err(err(TrustParseError::InvalidPrefix));
             }
             let len: u8 = len
@@ -634,22 +713,31 @@ impl FromStr for Entry {
     }
 }
 
+/// The entries of a text list (commas and/or whitespace between them),
+/// each read and refused on its own; the set they make is judged by the
+/// caller, once every part of it is read.
+pub(crate) fn parse_entries(s: &str) -> Result<Vec<Entry>, TrustParseError> {
+    s.split(|c: char| c == ',' || c.is_ascii_whitespace())
+        .filter(|item| !item.is_empty())
+        .map(Entry::from_str)
+        .collect()
+}
+
 impl FromStr for ProxySet {
     type Err = TrustParseError;
 
-    /// Parses a list of entries separated by commas and/or whitespace.
-    /// An empty list is an error: a resolver that trusts nothing is
-    /// written by not configuring trust at all.
+    /// Parses a list of entries separated by commas and/or whitespace,
+    /// and [checks](ProxySet::check) the set they make together. An empty
+    /// list is an error: a resolver that trusts nothing is written by not
+    /// configuring trust at all.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let entries = s
-            .split(|c: char| c == ',' || c.is_ascii_whitespace())
-            .filter(|item| !item.is_empty())
-            .map(Entry::from_str)
-            .collect::<Result<Vec<_>, _>>()?;
+        let entries = parse_entries(s)?;
         if entries.is_empty() {
             return Err(TrustParseError::Empty);
         }
-        Ok(entries.into_iter().collect())
+        let set: ProxySet = entries.into_iter().collect();
+        set.check()?;
+        Ok(set)
     }
 }
 
@@ -823,18 +911,170 @@ mod tests {
             assert_eq!(built.check().unwrap_err(), refusal(shown), "{text:?} built");
         }
         // Next to the mapped space, or inside it: what they say.
-        for text in [
-            "0.0.0.0/1",
-            "128.0.0.0/1",
-            "::/96",
-            "::1:0:0/96",
-            "::ffff:0:0/97",
-            "8000::/1",
-            "2001:db8::/32",
-        ] {
+        for text in ["::/96", "::1:0:0/96", "::ffff:0:0/112", "2001:db8::/32"] {
             let set: ProxySet = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
             assert!(set.check().is_ok(), "{text}");
         }
+        // Each means what it says as an entry, and is refused as a set
+        // for how much public space it holds (`::ffff:0:0/97` is
+        // `0.0.0.0/1`).
+        for (text, shown) in [
+            ("0.0.0.0/1", "0.0.0.0/1"),
+            ("128.0.0.0/1", "128.0.0.0/1"),
+            ("::ffff:0:0/97", "0.0.0.0/1"),
+            ("8000::/1", "8000::/1"),
+        ] {
+            assert!(text.parse::<Entry>().is_ok(), "{text}");
+            let err = text.parse::<ProxySet>().unwrap_err();
+            assert!(
+                matches!(&err, TrustParseError::TooManyPublicAddresses { ranges, .. } if ranges == shown),
+                "{text}: {err:?}"
+            );
+        }
+    }
+
+    /// Rule 13 on the merged set: ranges that are sound one by one and
+    /// together hold a whole family, or implausibly much public space.
+    #[test]
+    fn sets_are_judged_merged() {
+        use AddressFamily::{Ipv4, Ipv6};
+        let covers = |family, ranges: &str| TrustParseError::CoversFamily {
+            family,
+            ranges: ranges.into(),
+        };
+        let table = [
+            (
+                "0.0.0.0/1, 128.0.0.0/1",
+                covers(Ipv4, "0.0.0.0/1, 128.0.0.0/1"),
+            ),
+            (
+                "::ffff:0.0.0.0/97, ::ffff:128.0.0.0/97",
+                covers(Ipv4, "0.0.0.0/1, 128.0.0.0/1"),
+            ),
+            (
+                "128.0.0.0/1, 0.0.0.0/2, 64.0.0.0/2, 10.0.0.0/8",
+                covers(Ipv4, "128.0.0.0/1, 0.0.0.0/2, 64.0.0.0/2, 10.0.0.0/8"),
+            ),
+            (
+                "0.0.0.0/2, 64.0.0.0/2, 128.0.0.0/2, 192.0.0.0/3, 224.0.0.0/3, private",
+                covers(
+                    Ipv4,
+                    "0.0.0.0/2, 64.0.0.0/2, 128.0.0.0/2, 192.0.0.0/3, … and 2 more",
+                ),
+            ),
+        ];
+        for (text, expected) in table {
+            assert_eq!(text.parse::<ProxySet>().unwrap_err(), expected, "{text}");
+            // Built from ranges (not parsed), the check refuses the same.
+            let built: ProxySet = text
+                .split(", ")
+                .map(|n| n.trim().parse::<Entry>().unwrap())
+                .collect();
+            assert_eq!(built.check().unwrap_err(), expected, "{text} built");
+        }
+        // Every IPv6 address but the mapped ones (which are IPv4): for each
+        // of the first 96 bits of ::ffff:0:0, the range that shares the
+        // bits before it and differs in it.
+        let mapped = u128::from(MAPPED.network());
+        let complement: ProxySet = (0..96u8)
+            .map(|i| {
+                let flipped = (mapped ^ (1 << (127 - i))) & !(u128::MAX >> (i + 1));
+                IpNet::V6(Ipv6Net::new(Ipv6Addr::from(flipped), i + 1).unwrap())
+            })
+            .collect();
+        assert_eq!(complement.range_count(), 2);
+        assert!(!complement.contains(ip("::ffff:1.2.3.4")));
+        assert!(complement.contains(ip("::1")) && complement.contains(ip("ffff::1")));
+        let expected = covers(
+            Ipv6,
+            "8000::/1, 4000::/2, 2000::/3, 1000::/4, … and 92 more",
+        );
+        assert_eq!(complement.check(), Err(expected.clone()));
+        assert_eq!(complement.to_string().parse::<ProxySet>(), Err(expected));
+        let too_many = |text: &str| match text.parse::<ProxySet>() {
+            Err(TrustParseError::TooManyPublicAddresses {
+                family,
+                ranges,
+                public,
+            }) => (family, ranges, public),
+            other => panic!("{text}: {other:?}"),
+        };
+        // 0.0.0.0/1 less 10/8, 100.64/10 and 127/8.
+        assert_eq!(
+            too_many("0.0.0.0/1, private"),
+            (
+                Ipv4,
+                "0.0.0.0/1".into(),
+                (1 << 31) - (1 << 24) - (1 << 22) - (1 << 24)
+            )
+        );
+        assert_eq!(
+            too_many("11.0.0.0/8, 12.0.0.0/6, 16.0.0.0/4, 2001:db8::/32").0,
+            Ipv4
+        );
+        assert_eq!(too_many("2000::/4, 3000::/4").1, "2000::/4, 3000::/4");
+        // What does not count: private, shared, loopback, link-local and
+        // unique local space, however much of it.
+        for text in [
+            "private, loopback, link-local, istio-sidecar, 100.64.0.0/10",
+            "fc00::/7, fe80::/10, ::1",
+            "10.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8, 169.254.0.0/16, 172.16.0.0/12, \
+             192.168.0.0/16, 64.0.0.0/4",
+        ] {
+            let set: ProxySet = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(set.check(), Ok(()), "{text}");
+        }
+        let err = "0.0.0.0/1, 128.0.0.0/1".parse::<ProxySet>().unwrap_err();
+        assert_eq!(err.entry(), None);
+        assert_eq!(
+            err.to_string(),
+            r#"invalid trusted proxies "0.0.0.0/1, 128.0.0.0/1": together they hold every IPv4 address, so any client could write the header; list only the ranges your proxies connect from (for example 10.0.0.0/8, or your provider's published ranges); to believe the nearest hops whoever the peer is, count them instead (hops=N; any-peer), and only where nothing else can reach the application"#
+        );
+        assert_eq!(
+            "2000::/4, 3000::/4"
+                .parse::<ProxySet>()
+                .unwrap_err()
+                .to_string(),
+            r#"invalid trusted proxies "2000::/4, 3000::/4": together they hold about 2^125 public IPv6 addresses, more than any proxies connect from (at most 2^120, a /8; Cloudflare's whole edge is about 1.5 million IPv4 addresses), so they would trust clients as proxies; list only the ranges your proxies connect from (private, shared 100.64.0.0/10, loopback and link-local addresses do not count)"#
+        );
+    }
+
+    /// Every preset the crate ships passes the check, alone and all
+    /// together.
+    #[test]
+    fn every_preset_means_what_it_says() {
+        for preset in Preset::ALL {
+            assert_eq!(ProxySet::preset(preset).check(), Ok(()), "{preset}");
+            assert!(preset.name().parse::<ProxySet>().is_ok(), "{preset}");
+        }
+        let all: ProxySet = Preset::ALL.into_iter().collect();
+        assert_eq!(all.check(), Ok(()));
+    }
+
+    /// Prefix lengths are plain decimal, as every number of the
+    /// configuration is.
+    #[test]
+    fn prefix_lengths_are_plain_decimal() {
+        for text in [
+            "10.0.0.0/08",
+            "10.0.0.0/008",
+            "10.0.0.0/+8",
+            "10.0.0.0/ 8",
+            "192.0.2.1/032",
+            "2001:db8::/032",
+            "::/00",
+            "10.0.0.0/0x8",
+            "10.0.0.0/８",
+        ] {
+            assert_eq!(
+                text.trim_end().parse::<Entry>(),
+                Err(TrustParseError::InvalidPrefix(text.trim_end().into())),
+                "{text:?}"
+            );
+        }
+        assert!("10.0.0.0/8".parse::<Entry>().is_ok());
+        assert!("192.0.2.1/32".parse::<Entry>().is_ok());
+        assert!("10.0.0.0/08".parse::<ProxySet>().is_err());
     }
 
     #[test]
@@ -908,7 +1148,7 @@ mod tests {
             ),
             (
                 "10.0.0.0/33",
-                r#"invalid trusted proxy "10.0.0.0/33": the prefix length is out of range (at most 32 for IPv4, 128 for IPv6)"#,
+                r#"invalid trusted proxy "10.0.0.0/33": the prefix length is not a plain decimal number (digits only, no sign or leading zero) of at most 32 for IPv4, 128 for IPv6"#,
             ),
             (
                 "10.0.0.1/8",
@@ -989,7 +1229,11 @@ mod tests {
         assert_eq!(set.range_count(), 1);
         assert!(set.contains(ip("11.255.255.255")));
         assert!(!set.contains(ip("12.0.0.0")));
-        let halves: ProxySet = "0.0.0.0/1, 128.0.0.0/1, 255.255.255.255".parse().unwrap();
+        // Built, not parsed: parsing refuses what they merge into.
+        let halves: ProxySet = ["0.0.0.0/1", "128.0.0.0/1", "255.255.255.255/32"]
+            .iter()
+            .map(|n| n.parse::<IpNet>().unwrap())
+            .collect();
         assert_eq!(halves.range_count(), 1);
         assert!(halves.contains(ip("255.255.255.255")));
     }

@@ -322,6 +322,12 @@ fn refreshes_follow_the_lists_and_failures_change_nothing() {
         ),
         (Lists::Body(""), "the list holds no range"),
         (Lists::Body("private\n"), "names the preset"),
+        // A poisoned server: each line a sound range, together every IPv4
+        // address (rule 13 judges the merged set).
+        (
+            Lists::Body("0.0.0.0/1\n128.0.0.0/1\n"),
+            "together they hold every IPv4 address",
+        ),
     ];
     for (lists, why) in failures {
         server.set(lists);

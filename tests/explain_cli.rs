@@ -842,6 +842,68 @@ fn header_bytes_that_are_not_utf8_are_a_malformed_hop() {
     assert_eq!(v["hops"][1]["raw"], "203.0.113.7\\xff");
 }
 
+/// Rule 13's echoes: whatever the command line holds, a usage error quotes
+/// at most 64 characters of it, lossily when it is not UTF-8: a 100 KB
+/// value costs a short line on stderr, never 100 KB (or 400 KB escaped).
+#[cfg(unix)]
+#[test]
+fn rule13_usage_errors_quote_a_bounded_part_of_any_argument() {
+    use std::os::unix::ffi::OsStrExt;
+
+    let mut not_utf8 = b"10.0.0.".to_vec();
+    not_utf8.extend(std::iter::repeat_n(0xff, 100_000));
+    let not_utf8 = OsStr::from_bytes(&not_utf8);
+    let long = "x".repeat(100_000);
+    let long_flag = format!("--{long}");
+    let long_source = format!("header:{long}");
+    let long_list = format!("list:{long}");
+    let cases: Vec<Vec<&OsStr>> = vec![
+        // The argument itself, a flag's value, an inline value.
+        vec![not_utf8],
+        vec![OsStr::new("--trust"), not_utf8],
+        vec![OsStr::new("--peer"), not_utf8],
+        vec![OsStr::new("--header"), not_utf8],
+        vec![OsStr::new(&long_flag)],
+        vec![OsStr::new(&long)],
+        vec![OsStr::new("--source"), OsStr::new(&long)],
+        vec![OsStr::new("--peer"), OsStr::new(&long)],
+        // The library's own messages, which quote the configuration.
+        vec![OsStr::new("--source"), OsStr::new(&long_source)],
+        vec![
+            OsStr::new("--source"),
+            OsStr::new(&long_list),
+            OsStr::new("--hops"),
+            OsStr::new("1"),
+            OsStr::new("--any-peer"),
+            OsStr::new("--proto"),
+            OsStr::new("forwarded"),
+        ],
+    ];
+    for args in cases {
+        let output = run(&args);
+        assert_eq!(code(&output), 2);
+        let stderr = String::from_utf8(output.stderr).expect("UTF-8 stderr");
+        let first = stderr.lines().next().unwrap_or("");
+        assert!(
+            first.len() < 600,
+            "{} bytes on the first line of stderr: {}…",
+            first.len(),
+            &first[..first.len().min(200)]
+        );
+        assert!(stderr.contains("usage: explain"), "{first}");
+    }
+    // What is quoted of bytes that are not UTF-8: U+FFFD for each, cut.
+    let output = run(&[OsStr::new("--trust"), not_utf8]);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with(&format!(
+            "explain: error: --trust is not valid UTF-8: \"10.0.0.{}…\"",
+            "\u{fffd}".repeat(57)
+        )),
+        "{stderr}"
+    );
+}
+
 // The original scheme and host (DESIGN rule 14): `--proto`, `--host`,
 // `--align`, `--allowed-host`.
 

@@ -26,6 +26,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use proptest::prelude::*;
 use proptest::sample::select;
+use realip::trust::{AddressFamily, MAX_PUBLIC_IPV4, MAX_PUBLIC_IPV6, TrustParseError};
 use realip::{AllTrusted, Error, Origin, Peer, Preset, ProxySet, Resolution, Resolver, Source};
 
 // The address and header-text generators the readers' unit tests use too.
@@ -80,6 +81,94 @@ fn naive_contains(nets: &[IpNet], ip: IpAddr) -> bool {
             || matches!((ip, n), (IpAddr::V4(v4), IpNet::V6(n6))
                 if mapped_space().contains(n6) && n.contains(&IpAddr::V6(v4.to_ipv6_mapped())))
     })
+}
+
+/// What the reference says of a set's breadth (rule 13).
+#[derive(Debug, PartialEq, Eq)]
+enum Breadth {
+    Sound,
+    Covers(AddressFamily),
+    TooMany(AddressFamily, u128),
+}
+
+/// Rule 13's judgement of the set of `nets`, from CIDR arithmetic alone:
+/// ranges in the mapped form count as the IPv4 they map; the ranges
+/// aggregated; the space that does not count (private, shared, loopback,
+/// link-local, unique local) subtracted by nesting.
+fn reference_breadth(nets: &[IpNet]) -> Breadth {
+    let canonical: Vec<IpNet> = nets
+        .iter()
+        .map(|&net| match net {
+            IpNet::V6(n) if mapped_space().contains(&n) => {
+                let v4 = n.network().to_ipv4_mapped().unwrap();
+                IpNet::V4(Ipv4Net::new(v4, n.prefix_len() - 96).unwrap())
+            }
+            other => other,
+        })
+        .collect();
+    let merged = IpNet::aggregate(&canonical);
+    let not_public: Vec<IpNet> = [
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+    ]
+    .iter()
+    .map(|n| n.parse().unwrap())
+    .collect();
+    let size = |net: &IpNet| -> u128 {
+        let bits = u32::from(net.max_prefix_len() - net.prefix_len());
+        1u128.checked_shl(bits).unwrap_or(u128::MAX)
+    };
+    let families = [
+        (AddressFamily::Ipv4, MAX_PUBLIC_IPV4, 1u128 << 32),
+        (
+            AddressFamily::Ipv6,
+            MAX_PUBLIC_IPV6,
+            u128::MAX - (1u128 << 32) + 1,
+        ),
+    ];
+    let of = |family: AddressFamily| {
+        merged.iter().filter(move |n| {
+            matches!(
+                (n, family),
+                (IpNet::V4(_), AddressFamily::Ipv4) | (IpNet::V6(_), AddressFamily::Ipv6)
+            )
+        })
+    };
+    for (family, _, whole) in families {
+        if of(family).map(size).sum::<u128>() >= whole {
+            return Breadth::Covers(family);
+        }
+    }
+    for (family, bound, _) in families {
+        let public: u128 = of(family)
+            .map(|net| {
+                let hidden: u128 = not_public
+                    .iter()
+                    .map(|np| {
+                        if net.contains(np) {
+                            size(np)
+                        } else if np.contains(net) {
+                            size(net)
+                        } else {
+                            0
+                        }
+                    })
+                    .sum();
+                size(net) - hidden
+            })
+            .sum();
+        if public > bound {
+            return Breadth::TooMany(family, public);
+        }
+    }
+    Breadth::Sound
 }
 
 /// An address inside `net` (never the unspecified one).
@@ -182,16 +271,23 @@ impl Config {
 
     fn resolver(&self) -> Resolver {
         if self.kind == Kind::Peer {
-            return Resolver::builder().max_hops(self.max_hops).build().unwrap();
+            return Resolver::builder().build().unwrap();
         }
-        let builder = Resolver::builder()
-            .source(self.kind.source())
-            .max_hops(self.max_hops)
-            .all_trusted(if self.all_trusted_error {
+        let mut builder = Resolver::builder().source(self.kind.source());
+        // The limits and the policy are given where they are read (rule
+        // 13): max-hops where a walk can grow (a list, trust by address),
+        // all-trusted where every hop can be trusted (trust by address).
+        // Elsewhere the defaults are what the reference walk never reaches.
+        if let TrustSpec::Proxies = self.trust {
+            if !self.kind.is_single() {
+                builder = builder.max_hops(self.max_hops);
+            }
+            builder = builder.all_trusted(if self.all_trusted_error {
                 AllTrusted::Error
             } else {
                 AllTrusted::Leftmost
             });
+        }
         let builder = match self.trust {
             TrustSpec::Proxies => builder.trusted_proxies(self.set()),
             TrustSpec::Hops {
@@ -220,7 +316,12 @@ impl Config {
 
 fn config_for(kind: Kind, hop_mode: bool) -> impl Strategy<Value = Config> {
     (
-        prop::collection::vec(trusted_net(8, 16), 1..6),
+        // A mapped range as short as /97 is a short IPv4 range: the set
+        // as a whole must be one rule 13 accepts.
+        prop::collection::vec(trusted_net(8, 16), 1..6)
+            .prop_filter("a set rule 13 accepts", |nets| {
+                reference_breadth(nets) == Breadth::Sound
+            }),
         1usize..=8,
         any::<bool>(),
         any::<bool>(),
@@ -1096,11 +1197,45 @@ proptest! {
             .zip(seps.iter().cycle())
             .map(|(e, sep)| format!("{e}{sep}"))
             .collect::<String>();
-        let set: ProxySet = text.parse().unwrap();
+        // Random ranges may hold a whole family or too much public space
+        // together: refused as a set (rule 13), which the next property
+        // pins against a reference.
+        let set: ProxySet = match text.parse() {
+            Ok(set) => set,
+            Err(TrustParseError::CoversFamily { .. } | TrustParseError::TooManyPublicAddresses { .. }) => {
+                return Ok(());
+            }
+            Err(e) => panic!("{text:?}: {e}"),
+        };
         let shown = set.to_string();
         let again: ProxySet = shown.parse().unwrap();
         prop_assert_eq!(&again, &set, "{:?} printed as {:?}", text, shown);
         prop_assert_eq!(again.to_string(), shown);
+    }
+
+    /// Rule 13 on the merged set: a set is refused exactly when, merged,
+    /// it holds a whole address family or more public addresses than the
+    /// bound, counted here by CIDR nesting (aggregated ranges and the
+    /// space that does not count nest or are disjoint) rather than by the
+    /// crate's interval arithmetic.
+    #[test]
+    fn rule13_sets_are_judged_merged_as_a_reference_counts(
+        nets in prop::collection::vec(trusted_net(0, 0), 1..8),
+    ) {
+        let set: ProxySet = nets.iter().copied().collect();
+        let expected = reference_breadth(&nets);
+        let got = match set.check() {
+            Ok(()) => Breadth::Sound,
+            Err(TrustParseError::CoversFamily { family, .. }) => Breadth::Covers(family),
+            Err(TrustParseError::TooManyPublicAddresses { family, public, .. }) => {
+                Breadth::TooMany(family, public)
+            }
+            Err(e) => panic!("{nets:?}: {e}"),
+        };
+        let sound = expected == Breadth::Sound;
+        prop_assert_eq!(got, expected, "{:?}", nets);
+        // Text and the built set agree.
+        prop_assert_eq!(set.to_string().parse::<ProxySet>().is_ok(), sound);
     }
 }
 

@@ -302,6 +302,33 @@ fn an_empty_or_unsound_set_is_never_stored() {
         ReloadError::Refused(TrustParseError::CoversMappedIpv4(_))
     ));
     assert!(err.to_string().contains("::/80"), "{err}");
+    // Sound range by range, and together every IPv4 address (rule 13,
+    // judged merged); or more public space than any proxies connect from.
+    for (union, says) in [
+        ("0.0.0.0/1, 128.0.0.0/1", "every IPv4 address"),
+        (
+            "::ffff:0.0.0.0/97, ::ffff:128.0.0.0/97",
+            "every IPv4 address",
+        ),
+        ("10.0.0.0/8, 64.0.0.0/3", "public IPv4 addresses"),
+    ] {
+        let built: ProxySet = union
+            .split(", ")
+            .map(|n| n.parse::<IpNet>().unwrap())
+            .collect();
+        let err = shared.store(built).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                ReloadError::Refused(
+                    TrustParseError::CoversFamily { .. }
+                        | TrustParseError::TooManyPublicAddresses { .. }
+                )
+            ),
+            "{union}: {err:?}"
+        );
+        assert!(err.to_string().contains(says), "{err}");
+    }
     assert_eq!(shared.current().to_string(), "10.0.0.0/8");
 }
 
@@ -321,6 +348,18 @@ fn build_checks_the_set_held_then() {
     assert!(matches!(
         unsound,
         Err(ConfigError::Trust(TrustParseError::CoversMappedIpv4(_)))
+    ));
+    let halves: ProxySet = ["0.0.0.0/1", "128.0.0.0/1"]
+        .iter()
+        .map(|n| n.parse::<IpNet>().unwrap())
+        .collect();
+    let halves = Resolver::builder()
+        .x_forwarded_for()
+        .trusted_shared_proxies(SharedProxySet::new(halves))
+        .build();
+    assert!(matches!(
+        halves,
+        Err(ConfigError::Trust(TrustParseError::CoversFamily { .. }))
     ));
     let peer_only = Resolver::builder()
         .trusted_shared_proxies(SharedProxySet::new(set("10.0.0.0/8")))
@@ -397,6 +436,27 @@ fn reload_on_demand_keeps_the_last_good_set_and_names_file_and_line() {
     assert!(err.to_string().contains("::/80"), "{err}");
     assert_eq!(shared.current().to_string(), good);
 
+    // Lines that each mean what they say, and together trust every IPv4
+    // peer; a prefix length that is not plain decimal.
+    for (text, says) in [
+        ("10.0.0.0/8\n0.0.0.0/1\n128.0.0.0/1\n", "every IPv4 address"),
+        (
+            "::ffff:0.0.0.0/97\n::ffff:128.0.0.0/97\n",
+            "every IPv4 address",
+        ),
+        ("10.0.0.0/8\n64.0.0.0/3\n", "public IPv4 addresses"),
+        (
+            "10.0.0.0/08\n",
+            "line 1: invalid trusted proxy \"10.0.0.0/08\"",
+        ),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let err = shared.reload_from_file(&path).unwrap_err();
+        assert!(err.to_string().contains(says), "{text:?}: {err}");
+        assert_eq!(shared.current().to_string(), good);
+        assert!(SharedProxySet::from_file(&path).is_err(), "{text:?}");
+    }
+
     // Bytes that are not text name their line too.
     std::fs::write(&path, b"10.0.0.0/8\n192.0.2.\xff/24\n").unwrap();
     let err = shared.reload_from_file(&path).unwrap_err();
@@ -458,6 +518,15 @@ fn the_watcher_follows_the_file_and_keeps_the_last_good_set() {
     });
     let err = watcher.last_error().unwrap();
     assert_eq!((err.path(), err.line()), (Some(path.as_path()), Some(2)));
+    assert!(holds("10.0.0.0/8, 198.51.100.0/24"));
+
+    // Poisoned: every line sound, the whole trusting every IPv4 peer.
+    replace(&path, "0.0.0.0/1\n128.0.0.0/1\n");
+    eventually("a poisoned file is reported", || {
+        watcher
+            .last_error()
+            .is_some_and(|e| e.to_string().contains("every IPv4 address"))
+    });
     assert!(holds("10.0.0.0/8, 198.51.100.0/24"));
 
     // Fixed: loaded, and the error cleared.

@@ -82,6 +82,22 @@ fn ranges_message(list: &str, reason: &TrustParseError) -> String {
             "it holds every address of its family, which a list of clients never means; \
              {leave_out}, or list the ranges you mean (2000::/3 is global IPv6)"
         )),
+        TrustParseError::CoversFamily { family, ranges } => format!(
+            "invalid {list}= ranges {ranges:?}: together they hold every {family} address, which \
+             a list of clients never means; {leave_out}, or list the ranges you mean"
+        ),
+        TrustParseError::TooManyPublicAddresses {
+            family,
+            ranges,
+            public,
+        } => format!(
+            "invalid {list}= ranges {ranges:?}: together they hold {} public {family} addresses, \
+             more than a list of clients plausibly names (at most {}): a list that large is a \
+             mistake or a poisoned download; list the ranges you mean (private, shared \
+             100.64.0.0/10, loopback and link-local addresses do not count)",
+            crate::trust::breadth_amount(family, public),
+            crate::trust::breadth_bound(family),
+        ),
         TrustParseError::CoversMappedIpv4(_) => entry(
             "it contains ::ffff:0:0/96, the IPv4-mapped addresses, yet a client is judged by its \
              canonical address (IPv4 as IPv4) and an IPv6 range matches no IPv4 client; write \

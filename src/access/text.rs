@@ -13,7 +13,7 @@ use crate::trust::ProxySet;
 
 /// At most 64 characters of what was given, for an error to quote.
 fn bounded(s: &str) -> String {
-    s.trim().chars().take(64).collect()
+    crate::echo::bounded(s.trim())
 }
 
 /// `allow` or `deny`, as the text names it (any case).

@@ -24,8 +24,8 @@
 //! | `trust=SET` | trusted proxies: addresses, CIDRs, presets (`loopback`, `private`, `link-local`, `istio-sidecar`, and the dated lists `cloudflare`, `gcp-lb`) |
 //! | `hops=N` | trust the N nearest proxies (the peer included; at least 1); `trust=` then says which peers may send the header |
 //! | `any-peer` | with `hops=`: accept the header from any peer |
-//! | `all-trusted=leftmost` or `all-trusted=error` | the answer when every hop is trusted |
-//! | `max-hops=N` | the most hops walked (default 32) |
+//! | `all-trusted=leftmost` or `all-trusted=error` | the answer when every hop is trusted (trust by address only) |
+//! | `max-hops=N` | the most hops walked (default 32; a list source trusted by address only) |
 //! | `unix-peer` | trust a Unix-socket peer |
 //! | `proto=SOURCE` | read the original scheme beside the client's hop: `forwarded` (its own element; with the `forwarded` source), `x-forwarded-proto` or `header:NAME` (a list header lined up with the source) |
 //! | `host=SOURCE` | the original host, the same way: `forwarded`, `x-forwarded-host` or `header:NAME` |
@@ -52,12 +52,56 @@
 //! read, so that scripts written for it keep working.
 //!
 //! Names are case-insensitive; numbers are plain decimal (`8`, never `+8`
-//! or `08`). Nothing is guessed: a bare name that is not one of the
+//! or `08`), prefix lengths too (`10.0.0.0/8`, never `10.0.0.0/08`).
+//! Nothing is guessed: a bare name that is not one of the
 //! sources above is an error that names the closest one, so that a typo
 //! (`x-forwarded-fro`) cannot become a header no proxy overwrites, which
 //! any client could then write. Every mistake is a
 //! [`ConfigError`], the same type the builder answers
 //! with.
+//!
+//! Nor does any setting silently mean something else (DESIGN rule 13):
+//!
+//! - A trusted set is judged merged: ranges that together hold every
+//!   IPv4 or IPv6 address (`trust=0.0.0.0/1, 128.0.0.0/1`), or more public
+//!   space than any proxies connect from (more than 2^28 IPv4 addresses, a
+//!   `/8` of IPv6; private, shared, loopback and link-local space does not
+//!   count), are refused ([`ProxySet::check`]).
+//! - An option the source does not read is an error
+//!   ([`ConfigError::OptionNotRead`]): with `peer`, `hops=`, `max-hops=`
+//!   and `all-trusted=` (besides `trust=`, `unix-peer`, `proto=`, …,
+//!   refused as before); with a single-address header, `max-hops=`; with
+//!   `hops=N`, `max-hops=` and `all-trusted=` (a count walks exactly N hops
+//!   and its client is the hop past them). A count is at most 1024.
+//! - A header name with a meaning of its own is refused where it is
+//!   configured for another ([`ConfigError::HeaderWithOwnMeaning`]): the
+//!   fields HTTP defines (`host`, `content-length`, `cookie`,
+//!   `authorization`, `connection`, `transfer-encoding`, `te`, `upgrade`,
+//!   …) as `header:`, `list:`, `proto=header:`, `host=header:` or
+//!   `identity-header=`; `header:forwarded`/`list:forwarded` (write
+//!   `forwarded`), `header:x-forwarded-for` (write `x-forwarded-for`),
+//!   a known single-address header as a list (`list:x-real-ip`: write
+//!   `x-real-ip`), `x-forwarded-proto`/`-host` as an address source, and
+//!   `x-forwarded-client-cert` anywhere but `identity-header=`.
+//!   `list:x-forwarded-for` is `x-forwarded-for` itself, and accepted.
+//!
+//! ```
+//! use realip::{ConfigError, Resolver};
+//!
+//! for text in [
+//!     "x-forwarded-for; trust=0.0.0.0/1, 128.0.0.0/1",
+//!     "peer; max-hops=64",
+//!     "x-forwarded-for; hops=2; trust=10.0.0.0/8; max-hops=8",
+//!     "header:host; trust=10.0.0.0/8",
+//!     "list:x-real-ip; trust=10.0.0.0/8",
+//!     "x-forwarded-for; trust=10.0.0.0/08",
+//! ] {
+//!     assert!(text.parse::<Resolver>().is_err(), "{text}");
+//! }
+//! let err = "header:forwarded; trust=10.0.0.0/8".parse::<Resolver>().unwrap_err();
+//! assert!(matches!(err, ConfigError::HeaderWithOwnMeaning { .. }));
+//! assert!(err.to_string().ends_with("; write forwarded"));
+//! ```
 //!
 //! A [`Resolver`]'s `Display` writes this form back, so a configuration
 //! round-trips.

@@ -119,7 +119,7 @@ impl<'de> Deserialize<'de> for ResolverConfig {
                     text.parse::<AllowedHosts>().map_err(|_| {
                         de::Error::custom(ConfigError::InvalidValue {
                             option: "allowed_hosts",
-                            value: text.chars().take(64).collect(),
+                            value: crate::echo::bounded(&text),
                             expected: "host names and *.suffix patterns, without ports",
                         })
                     })
@@ -157,7 +157,7 @@ impl<'de> Deserialize<'de> for ResolverConfig {
                     HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
                         de::Error::custom(ConfigError::InvalidValue {
                             option: "identity_header",
-                            value: name.chars().take(64).collect(),
+                            value: crate::echo::bounded(&name),
                             expected: "a header name",
                         })
                     })

@@ -15,10 +15,9 @@ use std::str::FromStr;
 use http::HeaderName;
 
 use super::{Deployment, ResolverConfig};
+use crate::echo;
 use crate::header_names;
-use crate::resolver::{
-    Align, AllTrusted, ConfigError, DEFAULT_MAX_HOPS, Resolver, Source, Trust, ValueSource,
-};
+use crate::resolver::{Align, AllTrusted, ConfigError, Resolver, Source, Trust, ValueSource};
 
 /// Declares the options of the text form from one table: the enum, each
 /// option's name and the list of them all come from the same rows, and the
@@ -90,10 +89,10 @@ impl TextOption {
     }
 }
 
-/// At most 64 characters of what was given, for an error to quote: enough
-/// to find the mistake, never an echo of unbounded input.
+/// At most 64 characters of what was given, trimmed, for an error to
+/// quote: enough to find the mistake, never an echo of unbounded input.
 fn bounded(s: &str) -> String {
-    s.trim().chars().take(64).collect()
+    echo::bounded(s.trim())
 }
 
 /// A plain decimal number: digits only, no sign, no leading zero.
@@ -426,10 +425,12 @@ impl fmt::Display for Resolver {
         if callers.sidecar_appends {
             f.write_str("; sidecar-appends")?;
         }
-        if s.all_trusted == AllTrusted::Error {
-            f.write_str("; all-trusted=error")?;
+        // Written when given, so that the text reads back to the same
+        // settings (an option given is refused where it is not read).
+        if s.given.all_trusted {
+            write!(f, "; all-trusted={}", s.all_trusted)?;
         }
-        if s.max_hops != DEFAULT_MAX_HOPS {
+        if s.given.max_hops {
             write!(f, "; max-hops={}", s.max_hops)?;
         }
         if s.trust_unix_peer {
@@ -576,8 +577,17 @@ mod tests {
                 "cf-connecting-ip; trust=173.245.48.0/20",
             ),
             (
-                "deployment:gcp-lb; max-hops=4",
-                "x-forwarded-for; hops=2; trust=130.211.0.0/22, 35.191.0.0/16; max-hops=4",
+                "deployment:nginx; trust=10.0.0.0/8; max-hops=4",
+                "x-forwarded-for; trust=10.0.0.0/8; max-hops=4",
+            ),
+            // Given, a default is written back: it reads back the same.
+            (
+                "forwarded; trust=private; all-trusted=leftmost; max-hops=32",
+                "forwarded; trust=private; all-trusted=leftmost; max-hops=32",
+            ),
+            (
+                "list:x-forwarded-for; trust=::1",
+                "x-forwarded-for; trust=::1",
             ),
         ];
         for (text, shown) in table {
@@ -612,6 +622,20 @@ mod tests {
             ("list:", "list:"),
             ("x-forwarded-for; trust", "trust"),
             ("x-forwarded-for; trust=::1; unix-peer=yes", "yes"),
+            ("x-forwarded-for; trust=10.0.0.0/08", "10.0.0.0/08"),
+            ("peer; hops=1", "hops= has no effect with peer"),
+            (
+                "deployment:gcp-lb; max-hops=4",
+                "max-hops= has no effect with hops=2",
+            ),
+            (
+                "header:host; trust=10.0.0.0/8",
+                "header:host: host is a field HTTP",
+            ),
+            (
+                "x-forwarded-for; trust=0.0.0.0/1, 128.0.0.0/1",
+                "every IPv4 address",
+            ),
         ];
         for (text, needle) in table {
             let err = text.parse::<Resolver>().unwrap_err().to_string();

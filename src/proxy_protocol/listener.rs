@@ -99,19 +99,35 @@ impl ProxyProtocolListenerBuilder {
     }
 
     /// Wraps a bound listener.
-    pub fn build(self, listener: TcpListener) -> ProxyProtocolListener {
-        ProxyProtocolListener {
+    ///
+    /// Fails with [`io::ErrorKind::InvalidInput`], whose inner error is the
+    /// [`TrustParseError`](crate::trust::TrustParseError), when the trusted
+    /// senders are not a sound set ([`ProxySet::check`]: ranges that
+    /// together hold every IPv4 address, say), as a resolver refuses them.
+    pub fn build(self, listener: TcpListener) -> io::Result<ProxyProtocolListener> {
+        self.checked()?;
+        Ok(ProxyProtocolListener {
             tcp: listener,
             config: self,
             handshakes: JoinSet::new(),
             pending: VecDeque::new(),
             in_flight: Arc::new(AtomicUsize::new(0)),
-        }
+        })
     }
 
-    /// Binds to `addr` and wraps the listener.
+    /// Binds to `addr` and wraps the listener; refused as
+    /// [`build`](Self::build) refuses, before anything is bound.
     pub async fn bind(self, addr: impl ToSocketAddrs) -> io::Result<ProxyProtocolListener> {
-        Ok(self.build(TcpListener::bind(addr).await?))
+        self.checked()?;
+        self.build(TcpListener::bind(addr).await?)
+    }
+
+    /// Refuses trusted senders that are not a sound set.
+    fn checked(&self) -> io::Result<()> {
+        let senders = self.senders.current();
+        senders
+            .check()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
     }
 }
 

@@ -36,7 +36,8 @@ pub enum PublishedListError {
         /// What is wrong with it.
         reason: TrustParseError,
     },
-    /// Not the JSON document the reader expects.
+    /// Not the JSON document the reader expects (what is wrong, quoting at
+    /// most 64 characters of the document, and where).
     #[error("not the expected document: {0}")]
     Document(String),
     /// The list (after the filter, if any) holds no range.
@@ -53,10 +54,26 @@ fn range(text: &str) -> Result<IpNet, TrustParseError> {
     match text.trim().parse::<Entry>()? {
         Entry::Net(net) => Ok(net),
         // A provider's list holds ranges; a preset name there is not one.
-        Entry::Preset(_) => Err(TrustParseError::NotAnAddress(
-            text.chars().take(64).collect(),
-        )),
+        Entry::Preset(_) => Err(TrustParseError::NotAnAddress(crate::echo::bounded(text))),
     }
+}
+
+/// Why JSON is not the document a reader expects, quoting at most 64
+/// characters of what serde_json says (which quotes a string value it did
+/// not expect whole), and where.
+#[cfg(feature = "published")]
+fn not_the_document(error: serde_json::Error) -> PublishedListError {
+    let message = error.to_string();
+    let position = format!(" at line {} column {}", error.line(), error.column());
+    let what = message.strip_suffix(&position).unwrap_or(&message);
+    let mut quoted = crate::echo::bounded(what);
+    if quoted.len() < what.len() {
+        quoted.push('…');
+    }
+    if error.line() > 0 {
+        quoted.push_str(&position);
+    }
+    PublishedListError::Document(quoted)
 }
 
 /// The set of `nets`, checked; `what` says what was read, for the error
@@ -158,8 +175,7 @@ impl ProxySet {
             service: String,
         }
 
-        let document: Document =
-            serde_json::from_str(json).map_err(|e| PublishedListError::Document(e.to_string()))?;
+        let document: Document = serde_json::from_str(json).map_err(not_the_document)?;
         let wanted = |s: &str, r: &str| s == service && region.is_none_or(|region| r == region);
         let mut nets = Vec::new();
         for (index, p) in document.prefixes.iter().enumerate() {
@@ -225,8 +241,7 @@ impl ProxySet {
             scope: Option<String>,
         }
 
-        let document: Document =
-            serde_json::from_str(json).map_err(|e| PublishedListError::Document(e.to_string()))?;
+        let document: Document = serde_json::from_str(json).map_err(not_the_document)?;
         let mut nets = Vec::new();
         for (index, p) in document.prefixes.iter().enumerate() {
             if scope.is_some_and(|scope| p.scope.as_deref() != Some(scope)) {

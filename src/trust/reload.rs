@@ -70,9 +70,7 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<ProxySet, ReloadError> {
         let line = bytes[start..].split(|&b| b == b'\n').next().unwrap_or(&[]);
         list(PublishedListError::Line {
             line: bytes[..start].iter().filter(|&&b| b == b'\n').count() + 1,
-            reason: TrustParseError::NotAnAddress(
-                String::from_utf8_lossy(line).chars().take(64).collect(),
-            ),
+            reason: TrustParseError::NotAnAddress(crate::echo::bounded_lossy(line)),
         })
     })?;
     ProxySet::from_lines(text).map_err(list)

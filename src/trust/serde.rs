@@ -6,7 +6,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::ProxySet;
+use super::{ProxySet, TrustParseError};
 
 /// A string (`"10.0.0.0/8, private"`) or a list of strings.
 impl<'de> Deserialize<'de> for ProxySet {
@@ -21,12 +21,20 @@ impl<'de> Deserialize<'de> for ProxySet {
                 s.parse().map_err(E::custom)
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ProxySet, A::Error> {
-                let mut set = ProxySet::new();
+                let mut all = Vec::new();
                 while let Some(item) = seq.next_element::<String>()? {
-                    // An item may itself be a comma list ("10.0.0.0/8, private").
-                    let part: ProxySet = item.parse().map_err(de::Error::custom)?;
-                    set.extend(part.entries().iter().copied());
+                    // An item may itself be a comma list ("10.0.0.0/8, private"),
+                    // but never an empty one.
+                    let part = super::parse_entries(&item).map_err(de::Error::custom)?;
+                    if part.is_empty() {
+                        return Err(de::Error::custom(TrustParseError::Empty));
+                    }
+                    all.extend(part);
                 }
+                let set: ProxySet = all.into_iter().collect();
+                // Judged whole, as text is: items that are sound one by one
+                // can together trust everybody (["0.0.0.0/1", "128.0.0.0/1"]).
+                set.check().map_err(de::Error::custom)?;
                 Ok(set)
             }
         }

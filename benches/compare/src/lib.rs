@@ -329,7 +329,13 @@ impl Contender for Realip {
             Header::Forwarded => "forwarded",
             Header::XRealIp => "x-real-ip",
         };
-        let resolver = format!("{source}; trust={TRUSTED}; max-hops={MAX_HOPS}")
+        // max-hops bounds a list's walk; a single-address header holds one
+        // hop, and the option is refused there (rule 13).
+        let limit = match input.header {
+            Header::XRealIp => String::new(),
+            Header::Xff | Header::Forwarded => format!("; max-hops={MAX_HOPS}"),
+        };
+        let resolver = format!("{source}; trust={TRUSTED}{limit}")
             .parse()
             .expect("a valid configuration");
         Ok(Self {
