@@ -374,10 +374,12 @@ pub fn gateway_envoy(cert: &Path, key: &Path, pki: &MeshPki) -> Value {
 /// nginx as a second ingress gateway (scenario 5), on `:81`: it appends its
 /// peer to XFF (`$proxy_add_x_forwarded_for`, with `", "` where Envoy
 /// writes `","`), overwrites `X-Forwarded-Proto` and `X-Forwarded-Host`,
-/// and removes its clients' XFCC as Envoy's gateway does.
+/// and removes its clients' XFCC as Envoy's gateway does. It speaks
+/// HTTP/1.1 upstream: nginx's default, 1.0, gets `426 Upgrade Required`
+/// from Envoy (and Istio's sidecars), which refuse HTTP/1.0 unless told.
 pub fn nginx_gateway_http() -> String {
     format!(
-        "server {{ listen {GW_FRONT}:{NGINX_GW_PORT}; \
+        "server {{ listen {GW_FRONT}:{NGINX_GW_PORT}; proxy_http_version 1.1; \
          proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; \
          proxy_set_header X-Forwarded-Proto $scheme; \
          proxy_set_header X-Forwarded-Host $http_host; \
@@ -467,12 +469,22 @@ pub fn haproxy_cfg() -> String {
         ),
     ];
     for (name, port, comment, server, options) in frontends {
+        // HAProxy takes the unique ID's format from the frontend.
+        let (frontend, backend) = if options.starts_with("unique-id-format") {
+            (options, "")
+        } else {
+            ("", options)
+        };
         cfg.push_str(&format!(
-            "# {comment}\nfrontend {name}\n\x20   bind {LB_FRONT}:{port}\n\x20   default_backend {name}\n\
-             backend {name}\n"
+            "# {comment}\nfrontend {name}\n\x20   bind {LB_FRONT}:{port}\n\x20   default_backend {name}\n"
         ));
-        if !options.is_empty() {
-            cfg.push_str(&format!("\x20   {options}\n"));
+        for (section, option) in [("", frontend), ("backend", backend)] {
+            if !section.is_empty() {
+                cfg.push_str(&format!("{section} {name}\n"));
+            }
+            if !option.is_empty() {
+                cfg.push_str(&format!("\x20   {option}\n"));
+            }
         }
         cfg.push_str(&format!("\x20   server hop {server}\n"));
     }

@@ -235,7 +235,7 @@ pub fn run() {
         ));
     }
     // What Envoy does that the lab measured and the documentation states.
-    let (rows, problems) = check_envoy_facts(&lab, &gw, &mesh, &sleep_cert, &pki);
+    let (rows, problems) = check_envoy_facts(&lab, &ext, &gw, &mesh, &sleep_cert, &pki);
     table.extend(rows);
     failures.extend(problems);
 
@@ -417,6 +417,7 @@ fn check_seen(
 ///   element follows them.
 fn check_envoy_facts(
     lab: &Lab,
+    ext: &str,
     gw: &str,
     mesh: &str,
     sleep_cert: &[String],
@@ -489,6 +490,31 @@ fn check_envoy_facts(
     if got != expected {
         problems.push(format!(
             "Envoy sidecar: two XFCC lines reached the app as {got:?}, expected {expected:?}"
+        ));
+    }
+
+    // Every TLV passed through, the balancer's CRC32C included: Envoy
+    // writes the same addresses and TLVs, so the checksum still matches,
+    // and realip's listener, which verifies it, accepts the header.
+    let url = format!("http://{LB_FRONT}:8008/connection");
+    let (status, body) = lab.curl(ext, &url, &[]);
+    let connection = if status == 200 {
+        json(&body, &url)
+    } else {
+        Value::Null
+    };
+    let (crc, unique_id) = (
+        connection["crc32c"].as_str().unwrap_or("<none>"),
+        connection["unique_id"].as_str().unwrap_or("<none>"),
+    );
+    rows.push(format!(
+        "{:<62} {:<26} {status}: crc32c {crc}, unique_id {unique_id}",
+        "Envoy fact: PROXY v2 with every TLV passed on", "HAProxy's CRC32C too",
+    ));
+    if status != 200 || crc == "<none>" || unique_id != "lab-unique-id" {
+        problems.push(format!(
+            "Envoy passing every TLV on: the PROXY app answered {status} {body:?}, expected the \
+             balancer's CRC32C and unique ID"
         ));
     }
     (rows, problems)

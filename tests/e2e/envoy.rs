@@ -262,8 +262,8 @@ pub fn original_dst_cluster(name: &str, bind: Option<(&str, &str)>) -> Value {
     });
     if let Some((v4, v6)) = bind {
         cluster["upstream_bind_config"] = json!({
-            "source_address": socket(v4, 0),
-            "extra_source_addresses": [{ "address": socket(v6, 0) }],
+            "source_address": { "address": v4, "port_value": 0 },
+            "extra_source_addresses": [{ "address": { "address": v6, "port_value": 0 } }],
         });
     }
     cluster
