@@ -249,8 +249,6 @@ pub fn free_port(ip: &str) -> (u16, TcpListener) {
     (listener.local_addr().expect("an address").port(), listener)
 }
 
-/// A request with these `X-Forwarded-For` lines; the body nginx answers
-
 /// realip's answer, in process, for a request from `peer` with these
 /// `X-Forwarded-For` lines under the configuration text `config`.
 pub fn realip_answer(config: &str, peer: SocketAddr, lines: &[String]) -> Result<IpAddr, String> {
