@@ -80,7 +80,8 @@ fn ranges_message(list: &str, reason: &TrustParseError) -> String {
         TrustParseError::Empty => entry(&format!("no range given; {leave_out}")),
         TrustParseError::WholeAddressSpace(_) => entry(&format!(
             "it holds every address of its family, which a list of clients never means; \
-             {leave_out}, or list the ranges you mean (2000::/3 is global IPv6)"
+             {leave_out}, or list the ranges you mean (at most 2^28 public IPv4 addresses and a \
+             /8 of public IPv6: the bound a list of proxies has)"
         )),
         TrustParseError::CoversFamily { family, ranges } => format!(
             "invalid {list}= ranges {ranges:?}: together they hold every {family} address, which \
@@ -104,5 +105,42 @@ fn ranges_message(list: &str, reason: &TrustParseError) -> String {
              the IPv4 ranges you mean as IPv4 (10.0.0.0/8), and IPv6 ranges that stop short of \
              ::ffff:0:0/96",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::access::AccessPolicy;
+
+    /// Advice never names a list that is itself refused: every range a
+    /// message suggests writing (other than the one it refuses) is a list
+    /// an access policy accepts.
+    #[test]
+    fn advised_ranges_are_accepted() {
+        for text in [
+            "allow=0.0.0.0/0",
+            "deny=::/0",
+            "allow=::/80",
+            "allow=0.0.0.0/1, 128.0.0.0/1",
+            "deny=0.0.0.0/1",
+            "allow=10.0.0.1/8",
+        ] {
+            let refused = text.split_once('=').unwrap().1;
+            let message = text.parse::<AccessPolicy>().unwrap_err().to_string();
+            let advised = message
+                .split(|c: char| c.is_whitespace() || "(),;\"".contains(c))
+                .filter(|word| word.contains('/') && word.parse::<ipnet::IpNet>().is_ok())
+                .filter(|word| !refused.split(", ").any(|r| r == *word));
+            for range in advised {
+                // `::ffff:0:0/96` is named as what to stop short of.
+                if range == "::ffff:0:0/96" {
+                    continue;
+                }
+                assert!(
+                    format!("allow={range}").parse::<AccessPolicy>().is_ok(),
+                    "{text}: the message advises {range}, which is refused: {message}"
+                );
+            }
+        }
     }
 }
